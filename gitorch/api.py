@@ -1,0 +1,85 @@
+"""The Python API: ``Orchestrator(repo_path).call("task.create", {...})``.
+
+Every method of the registry is also a method of ``Orchestrator`` with its
+dots turned into underscores: ``orch.task_create(level="case", title="...")``.
+The command line is a thin layer over this class.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from gitorch.contract.method import Method
+from gitorch.contract.registry import METHODS, lookup
+from gitorch.domain.context import Context
+from gitorch.model.clock import Clock, SystemClock
+from gitorch.store.repository import Repository
+from gitorch.store.state import Store
+
+_BY_ATTRIBUTE = {name.replace(".", "_"): name for name in METHODS}
+
+
+class Orchestrator:
+    """gitorch on one repository (any directory inside it, linked worktrees too).
+
+    ``clock`` and ``random`` (a function returning 5 random bytes) make
+    time and ids deterministic; ``session`` is the session calls act for
+    when they name none. Close it, or use it as a context manager, to stop
+    the git process it reads through.
+    """
+
+    def __init__(
+        self,
+        repo_path: str | os.PathLike[str] | None = None,
+        *,
+        clock: Clock | None = None,
+        random: Callable[[], bytes] | None = None,
+        session: str | None = None,
+        pack_threshold: int | None = None,
+        stale_lock_seconds: float | None = None,
+    ) -> None:
+        self.clock = clock or SystemClock()
+        self.repo = Repository(repo_path)
+        self.store = Store(
+            self.repo,
+            self.clock,
+            pack_threshold=pack_threshold,
+            stale_lock_seconds=stale_lock_seconds,
+        )
+        self.context = Context(self.store, self.clock, random=random, session=session)
+
+    def call(self, method: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Call ``method`` with JSON-valued ``params``; raises ``GitorchError``."""
+        return self.call_method(lookup(method), params or {})
+
+    def call_method(
+        self, method: Method, params: Mapping[str, Any], *, from_command_line: bool = False
+    ) -> dict[str, Any]:
+        """Call a declared method; ``from_command_line`` reads values as the CLI gives them."""
+        bound = method.bind(params, from_command_line=from_command_line)
+        return method.handler_function()(self.context, **bound)
+
+    def __getattr__(self, attribute: str) -> Callable[..., dict[str, Any]]:
+        name = _BY_ATTRIBUTE.get(attribute)
+        if name is None:
+            raise AttributeError(attribute)
+        method = METHODS[name]
+
+        def call(**params: Any) -> dict[str, Any]:
+            return self.call_method(method, params)
+
+        call.__name__ = attribute
+        call.__doc__ = method.summary
+        return call
+
+    def close(self) -> None:
+        """Stop the git processes this orchestrator started."""
+        self.store.close()
+
+    def __enter__(self) -> Orchestrator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

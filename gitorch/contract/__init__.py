@@ -1,0 +1,1 @@
+"""The method registry: one declaration per method, from which every surface is made."""

@@ -1,0 +1,38 @@
+"""JSON Schema of stored entities, made from the model's field tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from gitorch.model.fields import Field
+
+
+def entity_schema(fields: Sequence[Field], description: str) -> dict[str, Any]:
+    """An entity's fields as a JSON Schema object."""
+    properties: dict[str, Any] = {}
+    for field in fields:
+        shape = field.shape
+        prop: dict[str, Any]
+        if not isinstance(shape, str):
+            prop = {"type": "string", "enum": [member.value for member in shape]}
+        elif shape == "str_list":
+            prop = {"type": "array", "items": {"type": "string"}}
+        elif shape == "json":
+            prop = {}
+        else:
+            prop = {"type": "integer" if shape == "int" else "string"}
+        if field.optional and "type" in prop:
+            prop["type"] = [prop["type"], "null"]
+        properties[field.name] = prop
+    return {
+        "type": "object",
+        "description": description,
+        "properties": properties,
+        "required": [field.name for field in fields if not field.optional],
+    }
+
+
+def list_schema(item: dict[str, Any]) -> dict[str, Any]:
+    """A list of ``item``."""
+    return {"type": "array", "items": item}

@@ -1,0 +1,30 @@
+"""Declaration of ``status``, the board for people."""
+
+from __future__ import annotations
+
+from gitorch.contract.method import Method
+from gitorch.contract.params import INTEGER, Param
+
+STATUS = {
+    "type": "object",
+    "description": "What the state holds: counts by kind and status, version, recent changes.",
+    "properties": {
+        "state_ref": {"type": "string"},
+        "state_version": {"type": "integer"},
+        "commit": {"type": ["string", "null"]},
+        "counts": {"type": "object"},
+        "recent_changes": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+METHODS = (
+    Method(
+        "status",
+        "A summary of the state for people (--format json for the object).",
+        (Param("history", INTEGER, "How many recent changes to show.", default=5),),
+        "status",
+        STATUS,
+        "gitorch.domain.status:summary",
+        default_format="table",
+    ),
+)

@@ -1,0 +1,1 @@
+"""What each method does: sessions, tasks, graph, locks, worktrees, threads, merges."""

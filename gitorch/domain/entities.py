@@ -1,0 +1,74 @@
+"""What every kind of entity shares: lookup by id prefix, creation, change."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from gitorch.domain.context import Context
+from gitorch.model.errors import InvalidParams, NotFound
+from gitorch.model.fields import Field, check_doc
+from gitorch.model.ids import Kind, parse_prefix, shard_of
+from gitorch.store.state import Snapshot, Transaction
+
+
+def doc_path(kind: Kind, entity_id: str) -> str:
+    """Where an entity's document lives in the state tree."""
+    return f"{kind.directory}/{shard_of(entity_id)}/{entity_id}.yaml"
+
+
+def resolve_id(view: Snapshot, kind: Kind, text: str, param: str) -> str:
+    """The one id of ``kind`` that ``text`` names, as git resolves a short hash."""
+    prefix = parse_prefix(kind, text, param)
+    matches = view.ids_with_prefix(kind, prefix)
+    if not matches:
+        raise NotFound(f"no {kind.name} matches {text!r}", {"param": param, "prefix": text})
+    if len(matches) > 1:
+        raise InvalidParams(
+            f"{param}: {text!r} is ambiguous: {len(matches)} {kind.name}s match",
+            {"param": param, "prefix": text, "matches": matches[:20]},
+        )
+    return matches[0]
+
+
+def load(view: Snapshot, kind: Kind, entity_id: str, fields: Sequence[Field]) -> dict[str, Any]:
+    """The checked document of an existing entity."""
+    doc = view.read(kind, entity_id)
+    if doc is None:
+        raise NotFound(f"no {kind.name} {entity_id}", {"id": entity_id})
+    return check_doc(doc, fields, doc_path(kind, entity_id))
+
+
+def find(
+    view: Snapshot, kind: Kind, text: str, param: str, fields: Sequence[Field]
+) -> dict[str, Any]:
+    """Resolve ``text`` to an entity of ``kind`` and load it."""
+    return load(view, kind, resolve_id(view, kind, text, param), fields)
+
+
+def load_all(view: Snapshot, kind: Kind, fields: Sequence[Field]) -> list[dict[str, Any]]:
+    """Every checked document of ``kind``."""
+    return [
+        check_doc(doc, fields, doc_path(kind, str(doc.get("id", "?")))) for doc in view.docs(kind)
+    ]
+
+
+def create(ctx: Context, tx: Transaction, kind: Kind, values: dict[str, Any]) -> dict[str, Any]:
+    """Stage a new entity with a fresh id, timestamps and version 1."""
+    now = ctx.now()
+    entity_id = ctx.new_id(tx, kind)
+    doc: dict[str, Any] = {"id": entity_id, "created_at": now, "updated_at": now, "version": 1}
+    doc.update(values)
+    tx.put(kind, entity_id, doc)
+    return doc
+
+
+def change(
+    ctx: Context, tx: Transaction, kind: Kind, doc: dict[str, Any], values: dict[str, Any]
+) -> dict[str, Any]:
+    """Stage ``values`` on an entity; unchanged values make no new version."""
+    if all(doc.get(key) == value for key, value in values.items()):
+        return doc
+    new = {**doc, **values, "updated_at": ctx.now(), "version": doc["version"] + 1}
+    tx.put(kind, new["id"], new)
+    return new

@@ -1,0 +1,50 @@
+"""A summary of what the state holds, for people: ``git orch status``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gitorch.domain.context import Context
+from gitorch.model.clock import format_ts
+from gitorch.model.ids import KINDS
+
+
+def summary(ctx: Context, *, history: int = 5) -> dict[str, Any]:
+    """Counts by kind and status, the state version, and the latest changes."""
+    view = ctx.read()
+    directories = {kind.directory: kind for kind in KINDS.values()}
+    counts: dict[str, dict[str, Any]] = {}
+    for directory in view.kinds_present():
+        kind = directories.get(directory)
+        if kind is None:
+            continue
+        by_status: dict[str, int] = {}
+        docs = view.docs(kind)
+        for doc in docs:
+            key = str(doc.get("status", "-"))
+            by_status[key] = by_status.get(key, 0) + 1
+        counts[kind.name] = {"total": len(docs), "by_status": dict(sorted(by_status.items()))}
+    changes = []
+    for commit, head in ctx.store.iter_history(max(history, 0)):
+        trailers = dict(
+            line.split(": ", 1) for line in head.message.splitlines() if line.startswith("Orch-")
+        )
+        seconds = head.committer.rsplit(" ", 2)[-2] if head.committer.count(" ") >= 2 else "0"
+        changes.append(
+            {
+                "commit": commit,
+                "at": format_ts(int(seconds) * 1000) if seconds.isdigit() else None,
+                "subject": head.message.split("\n", 1)[0],
+                "method": trailers.get("Orch-Method"),
+                "session": trailers.get("Orch-Session"),
+            }
+        )
+    return {
+        "status": {
+            "state_ref": "refs/orchestrator/state",
+            "state_version": view.version,
+            "commit": view.commit,
+            "counts": counts,
+            "recent_changes": changes,
+        }
+    }

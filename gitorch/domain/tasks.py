@@ -1,0 +1,168 @@
+"""Tasks: epics down to steps, with a strict nesting and a status life."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gitorch.domain import entities
+from gitorch.domain.context import Context
+from gitorch.model.enums import TaskLevel, TaskStatus
+from gitorch.model.errors import InvalidParams, PreconditionFailed
+from gitorch.model.fields import ordered
+from gitorch.model.ids import KINDS
+from gitorch.model.task import STATUS_MOVES, TASK_FIELDS, may_nest
+from gitorch.store.state import Snapshot, Transaction
+
+TASK = KINDS["task"]
+SESSION = KINDS["session"]
+TITLE_LIMIT = 1000
+
+
+def _title(title: str) -> str:
+    if not title.strip():
+        raise InvalidParams("title: must not be empty", {"param": "title"})
+    if len(title) > TITLE_LIMIT:
+        raise InvalidParams(
+            f"title: longer than {TITLE_LIMIT} characters", {"param": "title", "length": len(title)}
+        )
+    return title
+
+
+def _session(view: Snapshot, text: str | None, param: str) -> str | None:
+    if text is None or not text.strip():
+        return None
+    return entities.resolve_id(view, SESSION, text, param)
+
+
+def create(
+    ctx: Context,
+    *,
+    level: TaskLevel,
+    title: str,
+    parent_id: str | None = None,
+    priority: int = 0,
+    assignee_session: str | None = None,
+    summary: str | None = None,
+    next_action: str | None = None,
+) -> dict[str, Any]:
+    """Create a task; a parent must be of a higher level."""
+    _title(title)
+
+    def apply(tx: Transaction) -> dict[str, Any]:
+        parent = None
+        if parent_id is not None:
+            parent = entities.find(tx, TASK, parent_id, "parent_id", TASK_FIELDS)
+            if not may_nest(level, TaskLevel(parent["level"])):
+                raise InvalidParams(
+                    f"a {level} cannot nest under a {parent['level']} (a parent must be of a "
+                    "higher level: epic > feature > test_group > case > step)",
+                    {"param": "parent_id", "level": level.value, "parent_level": parent["level"]},
+                )
+        doc = entities.create(
+            ctx,
+            tx,
+            TASK,
+            {
+                "level": level.value,
+                "title": title,
+                "parent_id": parent["id"] if parent else None,
+                "priority": priority,
+                "status": TaskStatus.TODO.value,
+                "assignee_session": _session(tx, assignee_session, "assignee_session"),
+                "input_contract": None,
+                "fixtures": [],
+                "required_files": [],
+                "summary": summary,
+                "next_action": next_action,
+            },
+        )
+        return {"task": _out(doc)}
+
+    return ctx.transact("task.create", apply)
+
+
+def get(ctx: Context, *, task_id: str) -> dict[str, Any]:
+    """One task by id or unique id prefix."""
+    return {"task": _out(entities.find(ctx.read(), TASK, task_id, "task_id", TASK_FIELDS))}
+
+
+def list_tasks(
+    ctx: Context,
+    *,
+    level: TaskLevel | None = None,
+    status: TaskStatus | None = None,
+    parent_id: str | None = None,
+    assignee_session: str | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Tasks that match every filter given: priority first (higher first), then oldest first."""
+    view = ctx.read()
+    parent = entities.resolve_id(view, TASK, parent_id, "parent_id") if parent_id else None
+    assignee = _session(view, assignee_session, "assignee_session")
+    if limit is not None and limit < 0:
+        raise InvalidParams("limit: must not be negative", {"param": "limit"})
+    tasks = [
+        doc
+        for doc in entities.load_all(view, TASK, TASK_FIELDS)
+        if (level is None or doc["level"] == level)
+        and (status is None or doc["status"] == status)
+        and (parent is None or doc["parent_id"] == parent)
+        and (assignee is None or doc["assignee_session"] == assignee)
+    ]
+    tasks.sort(key=lambda doc: (-doc["priority"], doc["created_at"], doc["id"]))
+    total = len(tasks)
+    if limit is not None:
+        tasks = tasks[:limit]
+    return {"tasks": [_out(doc) for doc in tasks], "total": total}
+
+
+def update(
+    ctx: Context,
+    *,
+    task_id: str,
+    status: TaskStatus | None = None,
+    title: str | None = None,
+    priority: int | None = None,
+    assignee_session: str | None = None,
+    summary: str | None = None,
+    next_action: str | None = None,
+) -> dict[str, Any]:
+    """Change a task; a status moves todo -> in_progress -> done, or to blocked/cancelled."""
+    if title is not None:
+        _title(title)
+
+    def apply(tx: Transaction) -> dict[str, Any]:
+        doc = entities.find(tx, TASK, task_id, "task_id", TASK_FIELDS)
+        values: dict[str, Any] = {}
+        if status is not None and status != doc["status"]:
+            current = TaskStatus(doc["status"])
+            allowed = STATUS_MOVES[current]
+            if status not in allowed:
+                raise PreconditionFailed(
+                    f"task {doc['id']} is {current}; it cannot move to {status}",
+                    {
+                        "id": doc["id"],
+                        "from": current.value,
+                        "to": status.value,
+                        "allowed": sorted(s.value for s in allowed),
+                    },
+                )
+            values["status"] = status.value
+        if title is not None:
+            values["title"] = title
+        if priority is not None:
+            values["priority"] = priority
+        if assignee_session is not None:
+            values["assignee_session"] = _session(tx, assignee_session, "assignee_session")
+        if summary is not None:
+            values["summary"] = summary
+        if next_action is not None:
+            values["next_action"] = next_action
+        return {"task": _out(entities.change(ctx, tx, TASK, doc, values))}
+
+    return ctx.transact("task.update", apply)
+
+
+def _out(doc: dict[str, Any]) -> dict[str, Any]:
+    """A task as methods return it: the fields in a stable order."""
+    return ordered(doc, TASK_FIELDS)

@@ -1,0 +1,1 @@
+"""Entities, enums, validation and the canonical YAML codec (lowest layer)."""

@@ -1,0 +1,40 @@
+"""The task entity: levels that nest strictly downward, and status moves."""
+
+from __future__ import annotations
+
+from gitorch.model.enums import LEVEL_RANK, TaskLevel, TaskStatus
+from gitorch.model.fields import COMMON_FIELDS, Field
+
+TASK_FIELDS = (
+    *COMMON_FIELDS,
+    Field("level", TaskLevel),
+    Field("title", "str"),
+    Field("parent_id", "str", optional=True),
+    Field("priority", "int"),
+    Field("status", TaskStatus),
+    Field("assignee_session", "str", optional=True),
+    Field("input_contract", "json", optional=True),
+    Field("fixtures", "str_list"),
+    Field("required_files", "str_list"),
+    Field("summary", "str", optional=True),
+    Field("next_action", "str", optional=True),
+)
+
+OPEN_STATUSES = frozenset({TaskStatus.TODO, TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED})
+
+# todo -> in_progress -> done; blocked and cancelled from any open status;
+# an agent that gives a task back moves it from in_progress (or blocked) to todo.
+STATUS_MOVES: dict[TaskStatus, frozenset[TaskStatus]] = {
+    TaskStatus.TODO: frozenset({TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED, TaskStatus.CANCELLED}),
+    TaskStatus.IN_PROGRESS: frozenset(
+        {TaskStatus.DONE, TaskStatus.TODO, TaskStatus.BLOCKED, TaskStatus.CANCELLED}
+    ),
+    TaskStatus.BLOCKED: frozenset({TaskStatus.TODO, TaskStatus.IN_PROGRESS, TaskStatus.CANCELLED}),
+    TaskStatus.DONE: frozenset(),
+    TaskStatus.CANCELLED: frozenset(),
+}
+
+
+def may_nest(child: TaskLevel, parent: TaskLevel) -> bool:
+    """A parent must be of a strictly higher (wider) level than its child."""
+    return LEVEL_RANK[parent] < LEVEL_RANK[child]

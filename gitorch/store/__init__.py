@@ -1,0 +1,1 @@
+"""Refs, trees, transactions, notes, liveness and caches, on git."""

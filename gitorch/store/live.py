@@ -1,0 +1,65 @@
+"""A ref replaced in place without history: ``refs/orchestrator/live``.
+
+Heartbeats and lease renewals change every few seconds; as state commits
+they would grow the history without end. Here each write makes one
+parentless commit holding every live document and swaps the ref to it, so
+the ref always holds the newest of everything and nothing else. Old live
+commits become unreachable and ``git gc`` collects them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gitorch.model.codec import dump_doc, load_doc
+from gitorch.store.objects import TREE_MODE, Commit, Entry, format_commit, parse_commit
+from gitorch.store.repository import LIVE_REF
+from gitorch.store.state import Store
+from gitorch.store.trees import TreeBuilder
+
+
+class LiveRef:
+    """Documents by path (``sessions/ses-xxxx.yaml``) on the live ref."""
+
+    def __init__(self, store: Store, ref: str = LIVE_REF) -> None:
+        self.store = store
+        self.ref = ref
+
+    def read_all(self) -> dict[str, dict[str, Any]]:
+        """Every live document, by path."""
+        found = self.store.read_object(self.ref, "commit")
+        if found is None:
+            return {}
+        out: dict[str, dict[str, Any]] = {}
+        self._walk(self.store.read_tree(parse_commit(found[1]).tree), "", out)
+        return out
+
+    def _walk(self, entries: dict[str, Entry], prefix: str, out: dict[str, dict[str, Any]]) -> None:
+        for name, entry in entries.items():
+            path = f"{prefix}{name}"
+            if entry.mode == TREE_MODE:
+                self._walk(self.store.read_tree(entry.sha), f"{path}/", out)
+            else:
+                out[path] = load_doc(self.store.read_blob(entry.sha), f"{self.ref}:{path}")
+
+    def put(self, changes: dict[str, dict[str, Any] | None], subject: str = "live") -> None:
+        """Set (or, with None, remove) live documents, keeping all the others."""
+
+        def build(current: str | None, head: Commit | None) -> tuple[str, str]:
+            root = self.store.read_tree(head.tree) if head else {}
+            builder = TreeBuilder(self.store.read_tree)
+            tree = builder.rebuild(
+                root,
+                {
+                    tuple(path.split("/")): (dump_doc(doc) if doc is not None else None)
+                    for path, doc in changes.items()
+                },
+            )
+            seconds = self.store.clock.now_ms() // 1000
+            new = builder.add(
+                "commit", format_commit(tree, [], self.store.ident(), seconds, subject + "\n")
+            )
+            self.store.write_objects(builder)
+            return new, subject
+
+        self.store.swap_ref(self.ref, build, reflog=False)

@@ -1,0 +1,1 @@
+"""The ways in: the ``git orch`` command line, the Python API, MCP, git hooks."""

@@ -1,0 +1,97 @@
+"""The command line of a method call, read without importing click.
+
+``git orch task.get --task-id 4k2m`` is what agents run all day, and
+importing click costs more than the rest of such a call (DESIGN.md,
+performance budget). This reads exactly the well-formed method calls
+(options the method declares, the global options, nothing else) and
+returns None for anything else, which then goes to the click CLI: help,
+``call``, ``methods``, mistakes and their usage errors. Both readings are
+generated from the same declarations, and a test checks that they agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from gitorch.contract.method import Method
+from gitorch.contract.params import BOOLEAN, STRING_LIST
+from gitorch.contract.registry import METHODS
+from gitorch.surfaces.output import FORMATS, Options
+
+GLOBAL_VALUES = {"-C": "repo", "--repo": "repo", "--format": "format"}
+GLOBAL_FLAGS = {"--pretty": "pretty"}
+
+
+class Call(NamedTuple):
+    """A method call read from the command line."""
+
+    method: Method
+    params: dict[str, Any]
+    options: Options
+
+
+def _read_global(args: list[str], i: int, options: dict[str, Any]) -> int | None:
+    """Read a global option at ``args[i]``; the index after it, or None if it is not one."""
+    token = args[i]
+    name, eq, value = token.partition("=")
+    if token in GLOBAL_FLAGS:
+        options[GLOBAL_FLAGS[token]] = True
+        return i + 1
+    if name in GLOBAL_VALUES and name.startswith("--") and eq:
+        options[GLOBAL_VALUES[name]] = value
+        return i + 1
+    if token in GLOBAL_VALUES and i + 1 < len(args):
+        options[GLOBAL_VALUES[token]] = args[i + 1]
+        return i + 2
+    return None
+
+
+def parse(args: list[str]) -> Call | None:
+    """The method call ``args`` spell, or None when click must read them."""
+    options: dict[str, Any] = {}
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        after = _read_global(args, i, options)
+        if after is None:
+            return None
+        i = after
+    if i >= len(args) or args[i] not in METHODS:
+        return None
+    method = METHODS[args[i]]
+    by_option = {param.option: param for param in method.params}
+    params: dict[str, Any] = {}
+    i += 1
+    while i < len(args):
+        token = args[i]
+        name, eq, value = token.partition("=")
+        param = by_option.get(name)
+        if param is not None and param.kind == BOOLEAN:
+            if eq:
+                return None
+            params[param.name] = True
+            i += 1
+        elif param is None and token.startswith("--no-") and not eq:
+            negated = by_option.get("--" + token[5:])
+            if negated is None or negated.kind != BOOLEAN:
+                return None
+            params[negated.name] = False
+            i += 1
+        elif param is not None:
+            if not eq:
+                if i + 1 >= len(args):
+                    return None
+                value = args[i + 1]
+                i += 1
+            i += 1
+            if param.kind == STRING_LIST:
+                params.setdefault(param.name, []).append(value)
+            else:
+                params[param.name] = value
+        else:
+            after = _read_global(args, i, options)
+            if after is None:
+                return None
+            i = after
+    if options.get("format") not in (None, *FORMATS):
+        return None
+    return Call(method, params, Options(**options))

@@ -1,0 +1,57 @@
+"""``git orch``: the entry point, and the one boundary that turns errors into JSON."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from gitorch.contract.method import Method
+from gitorch.model.errors import GitorchError
+from gitorch.surfaces import output
+from gitorch.surfaces.output import Options
+
+
+def run_method(
+    method: Method, params: Mapping[str, Any], options: Options, *, from_command_line: bool
+) -> int:
+    """Call one method for the command line: print its result or its error; the exit code."""
+    orch = None
+    try:
+        from gitorch.api import Orchestrator
+
+        orch = Orchestrator(options.repo)
+        result = orch.call_method(method, params, from_command_line=from_command_line)
+        output.emit(method, result, options)
+        return 0
+    except GitorchError as exc:
+        return output.fail(exc)
+    except Exception as exc:  # noqa: BLE001 - the boundary: anything else is a bug, reported
+        return output.fail(output.internal(exc, _log_dir(orch)))
+    finally:
+        if orch is not None:
+            orch.close()
+
+
+def _log_dir(orch: Any) -> str | None:
+    try:
+        return os.path.join(orch.repo.orch_dir, "log") if orch is not None else None
+    except Exception:  # noqa: BLE001 - no repository, no log
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``git orch`` with ``argv`` (default: the process's arguments)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    from gitorch.surfaces.argv import parse
+
+    try:
+        call = parse(args)
+    except GitorchError as exc:
+        return output.fail(exc)
+    if call is not None:
+        return run_method(call.method, call.params, call.options, from_command_line=True)
+    from gitorch.surfaces.cli import run
+
+    return run(args)

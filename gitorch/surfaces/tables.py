@@ -1,0 +1,72 @@
+"""``--format table``: results laid out for people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gitorch.contract.method import Method
+
+_WIDTH = 60
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= _WIDTH else text[: _WIDTH - 1] + "…"
+
+
+def table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
+    """Rows as aligned columns under a header."""
+    cells = [[column.upper() for column in columns]]
+    cells += [[_cell(row.get(column)) for column in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    return "".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        + "\n"
+        for line in cells
+    )
+
+
+def render(method: Method, result: dict[str, Any]) -> str:
+    """A method's result as text."""
+    value = result.get(method.result)
+    if method.name == "status" and isinstance(value, dict):
+        return board(value)
+    if isinstance(value, list):
+        rows = [row for row in value if isinstance(row, dict)]
+        columns = method.columns or tuple(rows[0]) if rows else method.columns
+        footer = ""
+        if isinstance(result.get("total"), int) and result["total"] != len(rows):
+            footer = f"({len(rows)} of {result['total']})\n"
+        return table(rows, tuple(columns)) + footer
+    if isinstance(value, dict):
+        width = max((len(key) for key in value), default=0)
+        return "".join(f"{key.ljust(width)}  {_cell(item)}\n" for key, item in value.items())
+    return f"{value}\n"
+
+
+def board(status: dict[str, Any]) -> str:
+    """``git orch status`` for people."""
+    lines = [
+        f"state {status['state_ref']}  version {status['state_version']}"
+        + (f"  at {status['commit'][:12]}" if status.get("commit") else "  (empty)"),
+        "",
+    ]
+    counts: dict[str, Any] = status.get("counts", {})
+    if counts:
+        rows = [
+            {
+                "kind": kind,
+                "total": entry["total"],
+                "by status": ", ".join(f"{key} {n}" for key, n in entry["by_status"].items()),
+            }
+            for kind, entry in counts.items()
+        ]
+        lines.append(table(rows, ("kind", "total", "by status")).rstrip("\n"))
+    else:
+        lines.append("nothing recorded yet: try  git orch task.create --level epic --title '...'")
+    changes = status.get("recent_changes", [])
+    if changes:
+        lines += ["", "recent changes:"]
+        lines += [f"  {c['at'] or '?'}  {c['commit'][:10]}  {_cell(c['subject'])}" for c in changes]
+    return "\n".join(lines) + "\n"
