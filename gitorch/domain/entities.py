@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from gitorch.domain.context import Context
 from gitorch.model.errors import InvalidParams, NotFound
-from gitorch.model.fields import Field, check_doc
+from gitorch.model.fields import Schema
 from gitorch.model.ids import Kind, parse_prefix, shard_of
 from gitorch.store.state import Snapshot, Transaction
 
@@ -31,26 +30,22 @@ def resolve_id(view: Snapshot, kind: Kind, text: str, param: str) -> str:
     return matches[0]
 
 
-def load(view: Snapshot, kind: Kind, entity_id: str, fields: Sequence[Field]) -> dict[str, Any]:
+def load(view: Snapshot, kind: Kind, entity_id: str, schema: Schema) -> dict[str, Any]:
     """The checked document of an existing entity."""
     doc = view.read(kind, entity_id)
     if doc is None:
         raise NotFound(f"no {kind.name} {entity_id}", {"id": entity_id})
-    return check_doc(doc, fields, doc_path(kind, entity_id))
+    return schema.check(doc, doc_path(kind, entity_id))
 
 
-def find(
-    view: Snapshot, kind: Kind, text: str, param: str, fields: Sequence[Field]
-) -> dict[str, Any]:
+def find(view: Snapshot, kind: Kind, text: str, param: str, schema: Schema) -> dict[str, Any]:
     """Resolve ``text`` to an entity of ``kind`` and load it."""
-    return load(view, kind, resolve_id(view, kind, text, param), fields)
+    return load(view, kind, resolve_id(view, kind, text, param), schema)
 
 
-def load_all(view: Snapshot, kind: Kind, fields: Sequence[Field]) -> list[dict[str, Any]]:
+def load_all(view: Snapshot, kind: Kind, schema: Schema) -> list[dict[str, Any]]:
     """Every checked document of ``kind``."""
-    return [
-        check_doc(doc, fields, doc_path(kind, str(doc.get("id", "?")))) for doc in view.docs(kind)
-    ]
+    return [schema.check(doc, doc_path(kind, str(doc.get("id", "?")))) for doc in view.docs(kind)]
 
 
 def create(ctx: Context, tx: Transaction, kind: Kind, values: dict[str, Any]) -> dict[str, Any]:

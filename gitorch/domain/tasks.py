@@ -8,9 +8,8 @@ from gitorch.domain import entities
 from gitorch.domain.context import Context
 from gitorch.model.enums import TaskLevel, TaskStatus
 from gitorch.model.errors import InvalidParams, PreconditionFailed
-from gitorch.model.fields import ordered
 from gitorch.model.ids import KINDS
-from gitorch.model.task import STATUS_MOVES, TASK_FIELDS, may_nest
+from gitorch.model.task import STATUS_MOVES, TASK_SCHEMA, may_nest
 from gitorch.store.state import Snapshot, Transaction
 
 TASK = KINDS["task"]
@@ -34,6 +33,47 @@ def _session(view: Snapshot, text: str | None, param: str) -> str | None:
     return entities.resolve_id(view, SESSION, text, param)
 
 
+def _stage_new(
+    ctx: Context,
+    tx: Transaction,
+    *,
+    level: TaskLevel,
+    title: str,
+    parent_id: str | None,
+    priority: int,
+    assignee_session: str | None,
+    summary: str | None,
+    next_action: str | None,
+) -> dict[str, Any]:
+    parent = None
+    if parent_id is not None:
+        parent = entities.find(tx, TASK, parent_id, "parent_id", TASK_SCHEMA)
+        if not may_nest(level, TaskLevel(parent["level"])):
+            raise InvalidParams(
+                f"a {level} cannot nest under a {parent['level']} (a parent must be of a "
+                "higher level: epic > feature > test_group > case > step)",
+                {"param": "parent_id", "level": level.value, "parent_level": parent["level"]},
+            )
+    return entities.create(
+        ctx,
+        tx,
+        TASK,
+        {
+            "level": level.value,
+            "title": _title(title),
+            "parent_id": parent["id"] if parent else None,
+            "priority": priority,
+            "status": TaskStatus.TODO.value,
+            "assignee_session": _session(tx, assignee_session, "assignee_session"),
+            "input_contract": None,
+            "fixtures": [],
+            "required_files": [],
+            "summary": summary,
+            "next_action": next_action,
+        },
+    )
+
+
 def create(
     ctx: Context,
     *,
@@ -49,41 +89,51 @@ def create(
     _title(title)
 
     def apply(tx: Transaction) -> dict[str, Any]:
-        parent = None
-        if parent_id is not None:
-            parent = entities.find(tx, TASK, parent_id, "parent_id", TASK_FIELDS)
-            if not may_nest(level, TaskLevel(parent["level"])):
-                raise InvalidParams(
-                    f"a {level} cannot nest under a {parent['level']} (a parent must be of a "
-                    "higher level: epic > feature > test_group > case > step)",
-                    {"param": "parent_id", "level": level.value, "parent_level": parent["level"]},
-                )
-        doc = entities.create(
+        doc = _stage_new(
             ctx,
             tx,
-            TASK,
-            {
-                "level": level.value,
-                "title": title,
-                "parent_id": parent["id"] if parent else None,
-                "priority": priority,
-                "status": TaskStatus.TODO.value,
-                "assignee_session": _session(tx, assignee_session, "assignee_session"),
-                "input_contract": None,
-                "fixtures": [],
-                "required_files": [],
-                "summary": summary,
-                "next_action": next_action,
-            },
+            level=level,
+            title=title,
+            parent_id=parent_id,
+            priority=priority,
+            assignee_session=assignee_session,
+            summary=summary,
+            next_action=next_action,
         )
         return {"task": _out(doc)}
 
     return ctx.transact("task.create", apply)
 
 
+def create_many(ctx: Context, specs: list[dict[str, Any]]) -> list[str]:
+    """Create many tasks in one commit (an import, or a benchmark's large state).
+
+    Each spec holds ``task.create``'s parameters; a ``parent_id`` may name
+    a task created earlier in the same call. All or nothing. Returns the ids.
+    """
+
+    def apply(tx: Transaction) -> list[str]:
+        return [
+            _stage_new(
+                ctx,
+                tx,
+                level=TaskLevel(spec["level"]),
+                title=spec["title"],
+                parent_id=spec.get("parent_id"),
+                priority=spec.get("priority", 0),
+                assignee_session=spec.get("assignee_session"),
+                summary=spec.get("summary"),
+                next_action=spec.get("next_action"),
+            )["id"]
+            for spec in specs
+        ]
+
+    return ctx.transact("task.import", apply)
+
+
 def get(ctx: Context, *, task_id: str) -> dict[str, Any]:
     """One task by id or unique id prefix."""
-    return {"task": _out(entities.find(ctx.read(), TASK, task_id, "task_id", TASK_FIELDS))}
+    return {"task": _out(entities.find(ctx.read(), TASK, task_id, "task_id", TASK_SCHEMA))}
 
 
 def list_tasks(
@@ -103,7 +153,7 @@ def list_tasks(
         raise InvalidParams("limit: must not be negative", {"param": "limit"})
     tasks = [
         doc
-        for doc in entities.load_all(view, TASK, TASK_FIELDS)
+        for doc in entities.load_all(view, TASK, TASK_SCHEMA)
         if (level is None or doc["level"] == level)
         and (status is None or doc["status"] == status)
         and (parent is None or doc["parent_id"] == parent)
@@ -113,7 +163,7 @@ def list_tasks(
     total = len(tasks)
     if limit is not None:
         tasks = tasks[:limit]
-    return {"tasks": [_out(doc) for doc in tasks], "total": total}
+    return {"tasks": tasks, "total": total}
 
 
 def update(
@@ -132,7 +182,7 @@ def update(
         _title(title)
 
     def apply(tx: Transaction) -> dict[str, Any]:
-        doc = entities.find(tx, TASK, task_id, "task_id", TASK_FIELDS)
+        doc = entities.find(tx, TASK, task_id, "task_id", TASK_SCHEMA)
         values: dict[str, Any] = {}
         if status is not None and status != doc["status"]:
             current = TaskStatus(doc["status"])
@@ -165,4 +215,4 @@ def update(
 
 def _out(doc: dict[str, Any]) -> dict[str, Any]:
     """A task as methods return it: the fields in a stable order."""
-    return ordered(doc, TASK_FIELDS)
+    return TASK_SCHEMA.ordered(doc)

@@ -7,7 +7,7 @@ wrong type fails as ``invalid_state`` naming the file, never deeper down.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, NamedTuple
 
@@ -34,46 +34,52 @@ COMMON_FIELDS = (
 )
 
 
-def check_doc(doc: Mapping[str, Any], fields: Sequence[Field], path: str) -> dict[str, Any]:
-    """Return the document's fields, checked; raise ``invalid_state`` naming ``path``."""
-    out: dict[str, Any] = {}
-    for field in fields:
-        value = doc.get(field.name)
-        if value is None:
-            if not field.optional:
-                raise InvalidState(
-                    f"state document {path}: field {field.name!r} is missing",
-                    {"path": path, "field": field.name},
-                )
-            out[field.name] = None
-            continue
-        if not _fits(field.shape, value):
-            raise InvalidState(
-                f"state document {path}: field {field.name!r} has an invalid value {value!r}",
-                {"path": path, "field": field.name},
-            )
-        out[field.name] = value
-    return ordered({**doc, **out}, fields)
-
-
-def ordered(doc: Mapping[str, Any], fields: Sequence[Field]) -> dict[str, Any]:
-    """The document with its kind's fields first, in table order.
-
-    Fields a newer gitorch wrote follow, kept and never dropped.
-    """
-    out = {field.name: doc.get(field.name) for field in fields}
-    for key, value in doc.items():
-        out.setdefault(key, value)
-    return out
-
-
-def _fits(shape: str | type[StrEnum], value: Any) -> bool:
+def _checker(shape: str | type[StrEnum]) -> Callable[[Any], bool]:
     if not isinstance(shape, str):
-        return isinstance(value, str) and value in {member.value for member in shape}
+        values = frozenset(member.value for member in shape)
+        return lambda value: isinstance(value, str) and value in values
     if shape == "str":
-        return isinstance(value, str)
+        return lambda value: isinstance(value, str)
     if shape == "int":
-        return isinstance(value, int) and not isinstance(value, bool)
+        return lambda value: isinstance(value, int) and not isinstance(value, bool)
     if shape == "str_list":
-        return isinstance(value, list) and all(isinstance(item, str) for item in value)
-    return True  # json: any value YAML can hold
+        return lambda value: isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return lambda value: True  # json: any value YAML can hold
+
+
+class Schema:
+    """The field table of one kind, ready to check many documents fast."""
+
+    def __init__(self, fields: Sequence[Field]) -> None:
+        self.fields = tuple(fields)
+        self.names = tuple(field.name for field in self.fields)
+        self._known = frozenset(self.names)
+        self._checks = tuple((f.name, _checker(f.shape), f.optional) for f in self.fields)
+
+    def check(self, doc: Mapping[str, Any], path: str) -> dict[str, Any]:
+        """The document, checked and ordered; ``invalid_state`` naming ``path`` otherwise."""
+        for name, fits, optional in self._checks:
+            value = doc.get(name)
+            if value is None:
+                if not optional:
+                    raise InvalidState(
+                        f"state document {path}: field {name!r} is missing",
+                        {"path": path, "field": name},
+                    )
+            elif not fits(value):
+                raise InvalidState(
+                    f"state document {path}: field {name!r} has an invalid value {value!r}",
+                    {"path": path, "field": name},
+                )
+        return self.ordered(doc)
+
+    def ordered(self, doc: Mapping[str, Any]) -> dict[str, Any]:
+        """The document with the kind's fields first, in table order.
+
+        Fields a newer gitorch wrote follow, kept and never dropped.
+        """
+        out = {name: doc.get(name) for name in self.names}
+        if len(doc) > len(out) or not self._known.issuperset(doc):
+            for key, value in doc.items():
+                out.setdefault(key, value)
+        return out

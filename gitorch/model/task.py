@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gitorch.model.enums import LEVEL_RANK, TaskLevel, TaskStatus
-from gitorch.model.fields import COMMON_FIELDS, Field
+from gitorch.model.fields import COMMON_FIELDS, Field, Schema
 
 TASK_FIELDS = (
     *COMMON_FIELDS,
@@ -19,6 +19,7 @@ TASK_FIELDS = (
     Field("summary", "str", optional=True),
     Field("next_action", "str", optional=True),
 )
+TASK_SCHEMA = Schema(TASK_FIELDS)
 
 OPEN_STATUSES = frozenset({TaskStatus.TODO, TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED})
 

@@ -26,8 +26,9 @@ Parse = Callable[[str, str], dict[str, Any]]  # (blob id, path) -> document
 class ShardCache:
     """One shard's cached documents: ``docs[name] = [blob id, document]``."""
 
-    def __init__(self, path: str, data: dict[str, Any]) -> None:
+    def __init__(self, path: str, where: str, data: dict[str, Any]) -> None:
         self.path = path
+        self.where = where  # the shard's directory in the state tree: tasks/4k
         self.tree: str | None = data.get("tree")
         self.docs: dict[str, list[Any]] = data.get("docs", {})
         self.dirty = False
@@ -62,8 +63,10 @@ class ShardCache:
         tmp = f"{self.path}.{os.getpid()}.tmp"
         data = {"format": _FORMAT, "tree": self.tree, "docs": self.docs}
         try:
+            # dumps, not dump: json.dump streams through the pure-Python encoder.
+            text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
             with open(tmp, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, ensure_ascii=False, separators=(",", ":"), default=str)
+                handle.write(text)
             os.replace(tmp, self.path)
             self.dirty = False
         except OSError:
@@ -89,4 +92,4 @@ class DocCache:
             data = {}
         if not isinstance(data, dict) or data.get("format") != _FORMAT:
             data = {}
-        return ShardCache(path, data)
+        return ShardCache(path, f"{directory}/{shard}", data)

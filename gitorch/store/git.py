@@ -107,6 +107,9 @@ def _raise(args: Sequence[str], cwd: str, code: int, raw_stderr: bytes) -> None:
     )
 
 
+_CHUNK = 128  # requests per write: 128 x 41 bytes, far below a 64 KiB pipe buffer
+
+
 class CatFile:
     """A ``git cat-file --batch`` process that answers object reads in order."""
 
@@ -116,24 +119,38 @@ class CatFile:
 
     def read(self, name: str) -> tuple[str, str, bytes] | None:
         """``(sha, type, content)`` of the object ``name``, or None when it is missing."""
+        return self.read_many([name])[0]
+
+    def read_many(self, names: Sequence[str]) -> list[tuple[str, str, bytes] | None]:
+        """Read several objects in one round trip per chunk of requests.
+
+        A chunk's requests stay far below a pipe's buffer, so writing them
+        cannot block while git waits for us to read its answers.
+        """
         if self._child is None:
             self._child = _Child(["cat-file", "--batch"], self._cwd, stdin=True)
         child = self._child
         assert child.stdin is not None
-        try:
-            child.stdin.write(name.encode("utf-8") + b"\n")
-            child.stdin.flush()
-        except BrokenPipeError:
-            self._fail()
-        header = child.stdout.readline()
-        if not header:
-            self._fail()
-        parts = header.split()
-        if len(parts) != 3:
-            return None  # "<name> missing" or "<name> ambiguous"
-        size = int(parts[2])
-        data = child.stdout.read(size + 1)[:size]
-        return parts[0].decode("ascii"), parts[1].decode("ascii"), data
+        out: list[tuple[str, str, bytes] | None] = []
+        for start in range(0, len(names), _CHUNK):
+            chunk = names[start : start + _CHUNK]
+            try:
+                child.stdin.write(b"".join(name.encode("utf-8") + b"\n" for name in chunk))
+                child.stdin.flush()
+            except BrokenPipeError:
+                self._fail()
+            for _ in chunk:
+                header = child.stdout.readline()
+                if not header:
+                    self._fail()
+                parts = header.split()
+                if len(parts) != 3:
+                    out.append(None)  # "<name> missing" or "<name> ambiguous"
+                    continue
+                size = int(parts[2])
+                data = child.stdout.read(size + 1)[:size]
+                out.append((parts[0].decode("ascii"), parts[1].decode("ascii"), data))
+        return out
 
     def _fail(self) -> None:
         child, self._child = self._child, None

@@ -61,20 +61,17 @@ def parse_tree(data: bytes) -> dict[str, Entry]:
 
 def format_tree(entries: Mapping[str, Entry]) -> bytes:
     """A raw tree object, sorted the way git sorts (a tree sorts as ``name/``)."""
-
-    def key(name: str) -> bytes:
+    records = []
+    for name, entry in entries.items():
         raw = name.encode("utf-8", "surrogateescape")
-        return raw + b"/" if entries[name].mode == TREE_MODE else raw
-
-    return b"".join(
-        b"%s %s\0%s"
-        % (
-            entries[name].mode.encode(),
-            name.encode("utf-8", "surrogateescape"),
-            bytes.fromhex(entries[name].sha),
+        records.append(
+            (
+                raw + b"/" if entry.mode == TREE_MODE else raw,
+                b"%s %s\0%s" % (entry.mode.encode(), raw, bytes.fromhex(entry.sha)),
+            )
         )
-        for name in sorted(entries, key=key)
-    )
+    records.sort()
+    return b"".join(record for _, record in records)
 
 
 def parse_commit(data: bytes) -> Commit:

@@ -17,7 +17,7 @@ from gitorch.model.clock import Clock
 from gitorch.model.config import default_config, initial_meta
 from gitorch.model.errors import Conflict, Internal, InvalidState
 from gitorch.model.ids import Kind, shard_of
-from gitorch.store.doccache import DocCache
+from gitorch.store.doccache import DocCache, ShardCache
 from gitorch.store.git import CatFile, run_git
 from gitorch.store.objects import (
     TREE_MODE,
@@ -123,19 +123,27 @@ class Snapshot:
     def docs(self, kind: Kind) -> list[dict[str, Any]]:
         """Every raw document of ``kind`` (from the cache where it can; do not mutate them)."""
         out: list[dict[str, Any]] = []
+        stale: list[tuple[ShardCache, str, dict[str, Entry]]] = []
         for shard, shard_entry in self._subtree(self.root(), kind.directory).items():
             cache = self.store.doc_cache.shard(kind.directory, shard)
             if cache.tree == shard_entry.sha:
                 out.extend(doc for _, doc in cache.docs.values())
-                continue
-            entries = self.store.read_tree(shard_entry.sha)
-            for name, entry in entries.items():
-                doc = cache.get(name, entry.sha)
-                if doc is None:
-                    doc = self.store.parse(entry.sha, f"{kind.directory}/{shard}/{name}")
-                    cache.put(name, entry.sha, doc)
-                out.append(doc)
-            cache.complete_for(shard_entry.sha, {n: e.sha for n, e in entries.items()})
+            else:
+                stale.append((cache, shard_entry.sha, self.store.read_tree(shard_entry.sha)))
+        missing = [
+            (cache, f"{cache.where}/{name}", name, entry.sha)
+            for cache, _, entries in stale
+            for name, entry in entries.items()
+            if cache.get(name, entry.sha) is None
+        ]
+        blobs = self.store.read_blobs([blob for _, _, _, blob in missing])
+        from gitorch.model.codec import load_doc
+
+        for (cache, path, name, blob), data in zip(missing, blobs, strict=True):
+            cache.put(name, blob, load_doc(data, path))
+        for cache, tree, entries in stale:
+            out.extend(cache.get(name, entry.sha) or {} for name, entry in entries.items())
+            cache.complete_for(tree, {name: entry.sha for name, entry in entries.items()})
             cache.save()
         return out
 
@@ -250,10 +258,16 @@ class Store:
 
     def read_blob(self, sha: str) -> bytes:
         """A blob's content."""
-        found = self.read_object(sha, "blob")
-        if found is None:
-            raise Internal(f"blob {sha} is missing from the object database")
-        return found[1]
+        return self.read_blobs([sha])[0]
+
+    def read_blobs(self, shas: list[str]) -> list[bytes]:
+        """Several blobs' contents, read in one pipelined batch."""
+        out = []
+        for sha, found in zip(shas, self._catfile.read_many(shas), strict=True):
+            if found is None or found[1] != "blob":
+                raise Internal(f"blob {sha} is missing from the object database")
+            out.append(found[2])
+        return out
 
     def tip(self) -> tuple[str | None, Commit | None]:
         """The commit the state ref points at now."""

@@ -1,0 +1,91 @@
+"""Real temporary git repositories for tests, and ``git orch`` as agents run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, NamedTuple
+
+
+def git(repo: Path | str, *args: str, input: bytes | None = None) -> str:
+    """Run git in ``repo``; fail the test with git's stderr if it fails."""
+    proc = subprocess.run(
+        ["git", "-C", str(repo), *args], input=input, capture_output=True, check=False
+    )
+    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr.decode()}"
+    return proc.stdout.decode()
+
+
+def make_repo(path: Path, branch: str = "main") -> Path:
+    """A repository with one commit on ``branch``."""
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", branch)
+    (path / "README.md").write_text("hello\n")
+    git(path, "add", "README.md")
+    git(path, "commit", "-q", "-m", "initial")
+    return path
+
+
+class Result(NamedTuple):
+    """What one ``git orch`` process did."""
+
+    code: int
+    out: dict[str, Any]
+    stdout: str
+    stderr: str
+
+
+def orch(repo: Path | str, *args: str, stdin: str | None = None, cwd: Path | None = None) -> Result:
+    """Run ``git orch ARGS`` in ``repo`` (or ``cwd``) as a subprocess, the way agents do."""
+    proc = subprocess.run(
+        ["git", "orch", *args],
+        cwd=str(cwd or repo),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    try:
+        out = json.loads(proc.stdout) if proc.stdout.strip() else {}
+    except json.JSONDecodeError:
+        out = {}
+    return Result(proc.returncode, out, proc.stdout, proc.stderr)
+
+
+def loose_objects(repo: Path) -> int:
+    """How many loose objects the repository holds."""
+    counts = dict(
+        line.split(": ") for line in git(repo, "count-objects", "-v").splitlines() if ": " in line
+    )
+    return int(counts["count"])
+
+
+def fsck(repo: Path) -> str:
+    """``git fsck --strict`` output; fails the test on any error or warning."""
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "fsck", "--strict", "--no-dangling"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    bad = [
+        line
+        for line in (proc.stdout + proc.stderr).splitlines()
+        if line and not line.startswith(("Checking", "notice"))
+    ]
+    assert not bad, "\n".join(bad)
+    return proc.stdout
+
+
+def python_bin() -> str:
+    """The interpreter the tests run under (its ``git-orch`` script sits beside it)."""
+    return sys.executable
+
+
+def bin_dir() -> str:
+    """Where ``git-orch`` was installed."""
+    return os.path.dirname(sys.executable)
