@@ -26,7 +26,13 @@ def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
         monkeypatch.setenv(f"GIT_{role}_NAME", "Test Agent")
         monkeypatch.setenv(f"GIT_{role}_EMAIL", "agent@example.com")
         monkeypatch.setenv(f"GIT_{role}_DATE", "2026-01-01T00:00:00Z")
-    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_ORCH_SESSION", "GIT_ORCH_DEBUG"):
+    for name in (
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_ORCH_SESSION",
+        "GIT_ORCH_DEBUG",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PATH", bin_dir() + os.pathsep + os.environ["PATH"])
 

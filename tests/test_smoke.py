@@ -1,7 +1,8 @@
 from pathlib import Path
 
 from gitorch.api import Orchestrator
-from tests.gitrepo import git, orch as run
+from tests.gitrepo import git
+from tests.gitrepo import orch as run
 
 
 def test_create_and_get(orch: Orchestrator, repo: Path) -> None:

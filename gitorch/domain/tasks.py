@@ -17,6 +17,10 @@ SESSION = KINDS["session"]
 TITLE_LIMIT = 1000
 
 
+def _article(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+
+
 def _title(title: str) -> str:
     if not title.strip():
         raise InvalidParams("title: must not be empty", {"param": "title"})
@@ -50,8 +54,8 @@ def _stage_new(
         parent = entities.find(tx, TASK, parent_id, "parent_id", TASK_SCHEMA)
         if not may_nest(level, TaskLevel(parent["level"])):
             raise InvalidParams(
-                f"a {level} cannot nest under a {parent['level']} (a parent must be of a "
-                "higher level: epic > feature > test_group > case > step)",
+                f"a {level} cannot nest under {_article(parent['level'])} (a parent must be of a "
+                "higher level, epic > feature > test_group > case, and a step's parent a case)",
                 {"param": "parent_id", "level": level.value, "parent_level": parent["level"]},
             )
     return entities.create(

@@ -37,5 +37,7 @@ STATUS_MOVES: dict[TaskStatus, frozenset[TaskStatus]] = {
 
 
 def may_nest(child: TaskLevel, parent: TaskLevel) -> bool:
-    """A parent must be of a strictly higher (wider) level than its child."""
+    """A parent must be of a higher level; a step belongs to a case (CONTRACT.md section 2)."""
+    if child == TaskLevel.STEP:
+        return parent == TaskLevel.CASE
     return LEVEL_RANK[parent] < LEVEL_RANK[child]

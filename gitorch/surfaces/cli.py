@@ -185,7 +185,8 @@ def build() -> click.Group:
 def run(args: list[str]) -> int:
     """Run the click command line on ``args``; the exit code."""
     try:
-        build().main(args, prog_name="git orch", standalone_mode=False)
+        # Without standalone mode click returns the code given to ctx.exit().
+        code = build().main(args, prog_name="git orch", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
@@ -194,4 +195,4 @@ def run(args: list[str]) -> int:
         return output.fail(UsageError("aborted"))
     except GitorchError as exc:
         return output.fail(exc)
-    return 0
+    return code if isinstance(code, int) else 0

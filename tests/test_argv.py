@@ -1,0 +1,352 @@
+"""The fast argv reader and the click CLI read a method call the same way.
+
+``gitorch.surfaces.argv.parse`` reads well-formed method calls without
+importing click; everything else goes to the click CLI. Both are generated
+from the registry, so for every declared method and every kind of
+parameter the two readings must give the same parameters and options,
+and the fast reader must step aside (return None) for anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+import pytest
+
+from gitorch.contract.method import Method
+from gitorch.contract.params import BOOLEAN, ENUM, INTEGER, JSON, STRING, STRING_LIST, Param
+from gitorch.contract.registry import METHODS
+from gitorch.model.enums import TaskLevel
+from gitorch.surfaces import argv, cli
+from gitorch.surfaces.output import Options
+
+# A method declaring one parameter of every kind, so both readers are checked on every
+# kind even while no registered method uses it. It is never called.
+EVERY_KIND = Method(
+    "test.every_kind",
+    "Not a real method: one parameter of each kind.",
+    (
+        Param("name", STRING, "A string.", True),
+        Param("count", INTEGER, "An integer.", default=1),
+        Param("enabled", BOOLEAN, "A flag."),
+        Param("tags", STRING_LIST, "A list."),
+        Param("payload", JSON, "JSON."),
+        Param("level", ENUM, "An enum.", enum=TaskLevel),
+    ),
+    "thing",
+    {"type": "object"},
+    "gitorch.domain.tasks:get",
+)
+
+
+# --- building argvs ------------------------------------------------------------------------
+
+# Per variant: (string, integer, enum form, list items, json, flag spelling).
+STRING_VALUES = {
+    "separate": "plain value",
+    "equals": "a=b c",
+    "dashed": "-x",
+    "option_like": "--pretty",
+    "empty": "",
+    "repeated": "last",
+}
+INTEGER_VALUES = {
+    "separate": "7",
+    "equals": "42",
+    "dashed": "-3",
+    "option_like": "-C",
+    "empty": "",
+    "repeated": "9",
+}
+LIST_VALUES = {
+    "separate": ["one", "two"],
+    "equals": ["a=b", "c d"],
+    "dashed": ["-a", "--b"],
+    "option_like": ["--format", "-C"],
+    "empty": ["", ""],
+    "repeated": ["x", "x"],
+}
+JSON_VALUES = {
+    "separate": '{"a": [1, "-x"]}',
+    "equals": '{"k": "v=w"}',
+    "dashed": "-1",
+    "option_like": "--repo",
+    "empty": "",
+    "repeated": "[]",
+}
+# Global options placed after the method: (tokens, the Options they spell).
+GLOBALS = {
+    "separate": (
+        ["--pretty", "-C", "somewhere", "--format", "table"],
+        Options("somewhere", True, "table"),
+    ),
+    "equals": (["--repo=some=where", "--format=json"], Options("some=where", False, "json")),
+    "dashed": (["-C", "-dir", "--pretty"], Options("-dir", True, None)),
+    "option_like": (
+        ["--repo", "--pretty", "--format", "table"],
+        Options("--pretty", False, "table"),
+    ),
+    "empty": ([], Options()),
+    "repeated": (
+        ["-C", "first", "--format", "table", "--pretty", "-C", "second", "--format", "json"],
+        Options("second", True, "json"),
+    ),
+}
+VARIANTS = tuple(STRING_VALUES)
+
+
+def _enum_value(param: Param, variant: str) -> str:
+    assert param.enum is not None
+    members = [member.value for member in param.enum]
+    if variant == "dashed":  # the spelling a person types: Test-Group
+        return members[-1].replace("_", "-").title()
+    if variant == "option_like":
+        return members[0].upper()
+    return members[0] if variant in ("separate", "repeated") else members[-1]
+
+
+def _option(param: Param, value: str, variant: str) -> list[str]:
+    if variant == "equals":
+        return [f"{param.option}={value}"]
+    return [param.option, value]
+
+
+def param_tokens(param: Param, variant: str) -> tuple[list[str], Any]:
+    """The argv that gives ``param`` in ``variant``, and the value both readers must give."""
+    if param.kind == BOOLEAN:
+        negated = "--no-" + param.option[2:]
+        if variant == "dashed":
+            return [negated], False
+        if variant == "repeated":
+            return [param.option, negated, param.option], True
+        if variant == "option_like":
+            return [param.option, negated], False
+        return [param.option], True
+    if param.kind == STRING_LIST:
+        items = LIST_VALUES[variant]
+        tokens = [token for item in items for token in _option(param, item, variant)]
+        return tokens, list(items)
+    if param.kind == INTEGER:
+        value = INTEGER_VALUES[variant]
+    elif param.kind == JSON:
+        value = JSON_VALUES[variant]
+    elif param.kind == ENUM:
+        value = _enum_value(param, variant)
+    else:
+        assert param.kind == STRING, param.kind
+        value = STRING_VALUES[variant]
+    if variant == "repeated":  # a single-valued option given twice: the last one counts
+        return [*_option(param, "first", variant), *_option(param, value, variant)], value
+    return _option(param, value, variant), value
+
+
+class ArgvCase(NamedTuple):
+    """One method call as argv, and what both readers must read from it."""
+
+    test_id: str
+    method: str
+    args: list[str]
+    params: dict[str, Any]
+    options: Options
+
+
+def cases(methods: dict[str, Method]) -> Iterator[ArgvCase]:
+    """For every method: every parameter in every variant, globals after the method."""
+    for name, method in methods.items():
+        for variant in VARIANTS:
+            args = [name]
+            params: dict[str, Any] = {}
+            globals_, options = GLOBALS[variant]
+            for index, param in enumerate(method.params):
+                tokens, value = param_tokens(param, variant)
+                args += tokens
+                params[param.name] = value
+                if index == 0 and variant == "separate":
+                    args += globals_  # globals between parameters
+            if variant != "separate" or not method.params:
+                args += globals_
+            yield ArgvCase(f"{name}-{variant}", name, args, params, options)
+        required = [param for param in method.params if param.required]
+        args = [name]
+        for param in required:
+            args += param_tokens(param, "separate")[0]
+        yield ArgvCase(
+            f"{name}-required_only",
+            name,
+            args,
+            {param.name: param_tokens(param, "separate")[1] for param in required},
+            Options(),
+        )
+
+
+def _as_params(items: list[ArgvCase]) -> list[Any]:
+    return [pytest.param(case, id=case.test_id) for case in items]
+
+
+REGISTERED = list(cases(METHODS))
+SYNTHETIC = list(cases({EVERY_KIND.name: EVERY_KIND}))
+
+
+@pytest.fixture
+def every_kind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Register the every-kind method for one test (both readers share the registry)."""
+    monkeypatch.setitem(METHODS, EVERY_KIND.name, EVERY_KIND)
+
+
+# --- the two readers -----------------------------------------------------------------------
+
+
+def click_reading(name: str, args: list[str]) -> tuple[dict[str, Any], Options]:
+    """What the click command of ``name`` reads from ``args``, normalised like argv.parse."""
+    group = cli.build()
+    command = group.commands[name]
+    ctx = command.make_context(name, list(args))
+    raw = dict(ctx.params)
+    options = Options(raw.pop("repo"), bool(raw.pop("pretty")), raw.pop("format"))
+    params: dict[str, Any] = {}
+    for key, value in raw.items():
+        if value is None or value == ():
+            continue
+        params[key] = list(value) if isinstance(value, tuple) else value
+    return params, options
+
+
+def run_reading(
+    monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> tuple[Method, dict[str, Any], Options]:
+    """What the whole click CLI hands to ``run_method`` for ``args``."""
+    seen: list[tuple[Method, dict[str, Any], Options]] = []
+
+    def fake_run_method(
+        method: Method, params: dict[str, Any], options: Options, *, from_command_line: bool
+    ) -> int:
+        assert from_command_line
+        seen.append((method, dict(params), options))
+        return 0
+
+    monkeypatch.setattr(cli, "run_method", fake_run_method)
+    assert cli.run(list(args)) == 0
+    assert len(seen) == 1
+    return seen[0]
+
+
+def check_agreement(case: ArgvCase, monkeypatch: pytest.MonkeyPatch) -> None:
+    call = argv.parse(list(case.args))
+    assert call is not None, f"argv.parse declined {case.args}"
+    assert call.method == METHODS[case.method]
+    assert call.params == case.params
+    assert call.options == case.options
+
+    params, options = click_reading(case.method, case.args[1:])
+    assert params == call.params
+    assert options == call.options
+
+    method, run_params, run_options = run_reading(monkeypatch, case.args)
+    assert method == call.method
+    assert run_params == call.params
+    assert run_options == call.options
+
+
+@pytest.mark.parametrize("case", _as_params(REGISTERED))
+def test_registered_methods_read_alike(case: ArgvCase, monkeypatch: pytest.MonkeyPatch) -> None:
+    check_agreement(case, monkeypatch)
+
+
+@pytest.mark.parametrize("case", _as_params(SYNTHETIC))
+@pytest.mark.usefixtures("every_kind")
+def test_every_kind_of_parameter_reads_alike(
+    case: ArgvCase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    check_agreement(case, monkeypatch)
+
+
+def test_every_method_and_kind_is_covered() -> None:
+    assert {case.method for case in REGISTERED} == set(METHODS)
+    kinds = {param.kind for method in (*METHODS.values(), EVERY_KIND) for param in method.params}
+    assert kinds == {STRING, INTEGER, BOOLEAN, STRING_LIST, JSON, ENUM}
+
+
+@pytest.mark.parametrize(
+    ("args", "options"),
+    [
+        (["--pretty", "-C", "a", "task.list"], Options("a", True, None)),
+        (["--repo=a", "--format", "table", "task.list", "--pretty"], Options("a", True, "table")),
+        (["-C", "a", "task.list", "-C", "b"], Options("b", False, None)),
+        (["--format", "table", "task.list", "--format", "json"], Options(None, False, "json")),
+        (["--format=table", "task.list", "--format=json", "--repo=x"], Options("x", False, "json")),
+    ],
+    ids=["before", "around", "after_wins_repo", "after_wins_format", "equals_forms"],
+)
+def test_global_options_before_the_method(
+    args: list[str], options: Options, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    call = argv.parse(args)
+    assert call is not None
+    assert call.options == options
+    assert call.params == {}
+    method, params, run_options = run_reading(monkeypatch, args)
+    assert (method, params, run_options) == (call.method, call.params, call.options)
+
+
+# --- what the fast reader leaves to click --------------------------------------------------
+
+
+class Declined(NamedTuple):
+    """An argv that is not a plain method call: argv.parse must return None."""
+
+    test_id: str
+    args: list[str]
+
+
+DECLINED = [
+    Declined("empty", []),
+    Declined("help_long", ["--help"]),
+    Declined("help_short", ["-h"]),
+    Declined("method_help_long", ["task.get", "--help"]),
+    Declined("method_help_short", ["task.create", "-h"]),
+    Declined("method_help_after_params", ["task.get", "--task-id", "x", "--help"]),
+    Declined("help_command", ["help", "task.get"]),
+    Declined("unknown_option", ["task.list", "--bogus", "x"]),
+    Declined("unknown_option_equals", ["task.list", "--bogus=x"]),
+    Declined("underscore_option", ["task.get", "--task_id", "x"]),
+    Declined("negated_non_flag", ["task.get", "--no-task-id"]),
+    Declined("unknown_global_before", ["--bogus", "task.list"]),
+    Declined("positional", ["task.get", "abc"]),
+    Declined("positional_after_params", ["task.get", "--task-id", "x", "abc"]),
+    Declined("double_dash", ["task.get", "--", "--task-id", "x"]),
+    Declined("missing_value_at_end", ["task.get", "--task-id"]),
+    Declined("missing_global_value_at_end", ["task.list", "-C"]),
+    Declined("missing_global_value_before", ["-C"]),
+    Declined("missing_format_value", ["task.list", "--format"]),
+    Declined("bad_format", ["task.list", "--format", "xml"]),
+    Declined("bad_format_before", ["--format=xml", "task.list"]),
+    Declined("attached_short_option", ["-Csomewhere", "task.list"]),
+    Declined("short_option_equals", ["task.list", "-C=x"]),
+    Declined("unknown_method", ["task.nope"]),
+    Declined("unknown_method_after_globals", ["--pretty", "task.nope", "--x", "1"]),
+    Declined("call", ["call", "task.create", "--params", "{}"]),
+    Declined("call_bare", ["call"]),
+    Declined("methods", ["methods"]),
+    Declined("only_globals", ["--pretty", "-C", "x"]),
+]
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.test_id) for case in DECLINED])
+def test_parse_leaves_everything_else_to_click(case: Declined) -> None:
+    assert argv.parse(list(case.args)) is None
+
+
+@pytest.mark.usefixtures("every_kind")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["test.every_kind", "--enabled=yes"],
+        ["test.every_kind", "--no-enabled=1"],
+        ["test.every_kind", "--no-name"],
+        ["test.every_kind", "--tags"],
+    ],
+    ids=["flag_with_value", "negated_flag_with_value", "negated_string", "list_missing_value"],
+)
+def test_parse_leaves_malformed_flags_to_click(args: list[str]) -> None:
+    assert argv.parse(args) is None
