@@ -56,35 +56,63 @@ class ShardCache:
             self.dirty = True
 
     def save(self) -> None:
-        """Write the file if anything changed; a cache that cannot be written is skipped."""
-        if not self.dirty:
-            return
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        tmp = f"{self.path}.{os.getpid()}.tmp"
-        data = {"format": _FORMAT, "tree": self.tree, "docs": self.docs}
-        try:
-            # dumps, not dump: json.dump streams through the pure-Python encoder.
-            text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
-            with open(tmp, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, self.path)
+        """Write the file if anything changed."""
+        if self.dirty:
+            _write_json(self.path, {"format": _FORMAT, "tree": self.tree, "docs": self.docs})
             self.dirty = False
+
+
+def _write_json(path: str, data: Any) -> None:
+    """Write a cache file atomically; a cache that cannot be written is skipped."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        # dumps, not dump: json.dump streams through the pure-Python encoder.
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
         except OSError:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            pass
 
 
 class DocCache:
-    """The document cache of one repository."""
+    """The document cache of one repository.
+
+    Two levels: writers store each document they commit in a file of its own
+    (``<kind>/<shard>/<name>.json``), a cost that does not grow with the
+    shard; readers that list a kind gather a shard's documents into one
+    file (``<kind>/<shard>.json``), so the next listing reads one file a shard.
+    """
 
     def __init__(self, cache_dir: str) -> None:
         self.cache_dir = cache_dir
 
-    def shard(self, directory: str, shard: str) -> ShardCache:
-        """The cache file of one shard (empty when missing or unreadable)."""
-        path = os.path.join(self.cache_dir, directory, f"{shard}.json")
+    def _doc_path(self, where: str, name: str) -> str:
+        return os.path.join(self.cache_dir, where, f"{name}.json")
+
+    def read_doc(self, where: str, name: str, blob: str) -> dict[str, Any] | None:
+        """The document ``where/name`` stored by a writer, if it is ``blob``."""
+        try:
+            with open(self._doc_path(where, name), encoding="utf-8") as handle:
+                stored = json.load(handle)
+        except (OSError, ValueError):
+            return None
+        if isinstance(stored, list) and len(stored) == 2 and stored[0] == blob:
+            doc: dict[str, Any] = stored[1]
+            return doc
+        return None
+
+    def write_doc(self, where: str, name: str, blob: str, doc: dict[str, Any]) -> None:
+        """Store one document as the content of ``blob``."""
+        _write_json(self._doc_path(where, name), [blob, doc])
+
+    def shard(self, where: str) -> ShardCache:
+        """The cache file of the shard ``where`` (``tasks/4k``); empty if missing or unreadable."""
+        path = os.path.join(self.cache_dir, f"{where}.json")
         try:
             with open(path, encoding="utf-8") as handle:
                 data = json.load(handle)
@@ -92,4 +120,4 @@ class DocCache:
             data = {}
         if not isinstance(data, dict) or data.get("format") != _FORMAT:
             data = {}
-        return ShardCache(path, f"{directory}/{shard}", data)
+        return ShardCache(path, where, data)

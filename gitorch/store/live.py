@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from gitorch.model.codec import dump_doc, load_doc
-from gitorch.store.objects import TREE_MODE, Commit, Entry, format_commit, parse_commit
+from gitorch.store.objects import EMPTY_TREE, TREE_MODE, Commit, Entry, format_commit, parse_commit
 from gitorch.store.repository import LIVE_REF
 from gitorch.store.state import Store
 from gitorch.store.trees import TreeBuilder
@@ -46,8 +46,8 @@ class LiveRef:
         """Set (or, with None, remove) live documents, keeping all the others."""
 
         def build(current: str | None, head: Commit | None) -> tuple[str, str]:
-            root = self.store.read_tree(head.tree) if head else {}
-            builder = TreeBuilder(self.store.read_tree)
+            root = self.store.tree(head.tree) if head else EMPTY_TREE
+            builder = TreeBuilder(self.store.tree)
             tree = builder.rebuild(
                 root,
                 {

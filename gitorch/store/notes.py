@@ -10,7 +10,7 @@ the layout it finds, fanning out once a tree holds 256 notes, as git does.
 from __future__ import annotations
 
 from gitorch.model.errors import InvalidParams
-from gitorch.store.objects import TREE_MODE, Commit, Entry, format_commit, parse_commit
+from gitorch.store.objects import EMPTY_TREE, TREE_MODE, Commit, Entry, format_commit, parse_commit
 from gitorch.store.repository import NOTES_REF
 from gitorch.store.state import Store
 from gitorch.store.trees import Path, TreeBuilder
@@ -72,11 +72,11 @@ class Notes:
         subject = message or f"Notes added by 'git orch' on {sha[:12]}"
 
         def build(current: str | None, head: Commit | None) -> tuple[str, str]:
-            root = self.store.read_tree(head.tree) if head else {}
-            path = self._find(root, sha, ())
-            old = self._note_at(root, sha) if append else None
+            root = self.store.tree(head.tree) if head else EMPTY_TREE
+            path = self._find(root.entries, sha, ())
+            old = self._note_at(root.entries, sha) if append else None
             body = text if not old else old.rstrip("\n") + "\n\n" + text
-            builder = TreeBuilder(self.store.read_tree)
+            builder = TreeBuilder(self.store.tree)
             tree = builder.rebuild(root, {path: body.rstrip("\n").encode("utf-8") + b"\n"})
             seconds = self.store.clock.now_ms() // 1000
             parents = [current] if current else []

@@ -20,13 +20,14 @@ from gitorch.model.ids import Kind, shard_of
 from gitorch.store.doccache import DocCache, ShardCache
 from gitorch.store.git import CatFile, run_git
 from gitorch.store.objects import (
+    EMPTY_TREE,
     TREE_MODE,
     Commit,
     Entry,
     ObjectWriter,
+    Tree,
     format_commit,
     parse_commit,
-    parse_tree,
 )
 from gitorch.store.repository import STATE_REF, Repository
 from gitorch.store.trees import Path, TreeBuilder
@@ -92,18 +93,15 @@ class Snapshot:
     def read(self, kind: Kind, entity_id: str) -> dict[str, Any] | None:
         """The raw document of one entity, or None (do not mutate it)."""
         shard = shard_of(entity_id)
-        entry = self._subtree(self._subtree(self.root(), kind.directory), shard).get(
-            f"{entity_id}.yaml"
-        )
+        name = f"{entity_id}.yaml"
+        entry = self._subtree(self._subtree(self.root(), kind.directory), shard).get(name)
         if entry is None:
             return None
-        cache = self.store.doc_cache.shard(kind.directory, shard)
-        name = f"{entity_id}.yaml"
-        doc = cache.get(name, entry.sha)
+        cache, where = self.store.doc_cache, f"{kind.directory}/{shard}"
+        doc = cache.read_doc(where, name, entry.sha) or cache.shard(where).get(name, entry.sha)
         if doc is None:
-            doc = self.store.parse(entry.sha, f"{kind.directory}/{shard}/{name}")
-            cache.put(name, entry.sha, doc)
-            cache.save()
+            doc = self.store.parse(entry.sha, f"{where}/{name}")
+            cache.write_doc(where, name, entry.sha, doc)
         return doc
 
     def ids_with_prefix(self, kind: Kind, random_prefix: str) -> list[str]:
@@ -125,17 +123,21 @@ class Snapshot:
         out: list[dict[str, Any]] = []
         stale: list[tuple[ShardCache, str, dict[str, Entry]]] = []
         for shard, shard_entry in self._subtree(self.root(), kind.directory).items():
-            cache = self.store.doc_cache.shard(kind.directory, shard)
+            cache = self.store.doc_cache.shard(f"{kind.directory}/{shard}")
             if cache.tree == shard_entry.sha:
                 out.extend(doc for _, doc in cache.docs.values())
             else:
                 stale.append((cache, shard_entry.sha, self.store.read_tree(shard_entry.sha)))
-        missing = [
-            (cache, f"{cache.where}/{name}", name, entry.sha)
-            for cache, _, entries in stale
-            for name, entry in entries.items()
-            if cache.get(name, entry.sha) is None
-        ]
+        missing = []
+        for cache, _, entries in stale:
+            for name, entry in entries.items():
+                if cache.get(name, entry.sha) is not None:
+                    continue
+                doc = self.store.doc_cache.read_doc(cache.where, name, entry.sha)
+                if doc is not None:
+                    cache.put(name, entry.sha, doc)
+                else:
+                    missing.append((cache, f"{cache.where}/{name}", name, entry.sha))
         blobs = self.store.read_blobs([blob for _, _, _, blob in missing])
         from gitorch.model.codec import load_doc
 
@@ -210,7 +212,7 @@ class Store:
         self.pack_threshold = pack_threshold if pack_threshold is not None else PACK_THRESHOLD
         self._stale_lock_seconds = stale_lock_seconds
         self._catfile = CatFile(repo.path)
-        self._trees: dict[str, dict[str, Entry]] = {}
+        self._trees: dict[str, Tree] = {}
         self._ident: str | None = None
         self._refs: RefUpdater | None = None
         self._writer: ObjectWriter | None = None
@@ -240,21 +242,25 @@ class Store:
             raise InvalidState(f"{name} is a {obj_type}, not a {expect}", {"object": name})
         return sha, data
 
-    def read_tree(self, sha: str) -> dict[str, Entry]:
-        """A tree's entries (cached by id: trees never change)."""
-        entries = self._trees.get(sha)
-        if entries is None:
+    def tree(self, sha: str) -> Tree:
+        """A tree (cached by id: trees never change)."""
+        tree = self._trees.get(sha)
+        if tree is None:
             found = self.read_object(sha, "tree")
             if found is None:
                 raise Internal(f"tree {sha} is missing from the object database")
-            entries = parse_tree(found[1])
-            self._remember(sha, entries)
-        return entries
+            tree = Tree.parse(found[1])
+            self._remember(sha, tree)
+        return tree
 
-    def _remember(self, sha: str, entries: dict[str, Entry]) -> None:
+    def read_tree(self, sha: str) -> dict[str, Entry]:
+        """A tree's entries, by name."""
+        return self.tree(sha).entries
+
+    def _remember(self, sha: str, tree: Tree) -> None:
         if len(self._trees) >= _TREE_CACHE_LIMIT:
             self._trees.clear()
-        self._trees[sha] = entries
+        self._trees[sha] = tree
 
     def read_blob(self, sha: str) -> bytes:
         """A blob's content."""
@@ -338,7 +344,7 @@ class Store:
             if not tx.staged:
                 last.clear()
                 return None
-            builder = TreeBuilder(self.read_tree)
+            builder = TreeBuilder(self.tree)
             last[:] = [(tx, builder)]
             return self._write_commit(tx, builder)
 
@@ -354,8 +360,16 @@ class Store:
             shards.setdefault((directory, shard_of(entity_id)), []).append(entity_id)
         for (directory, shard), ids in shards.items():
             tree = builder.tree_at[(directory, shard)]
-            entries = builder.trees[tree]
-            cache = self.doc_cache.shard(directory, shard)
+            entries = builder.trees[tree].entries
+            where = f"{directory}/{shard}"
+            if len(ids) == 1:
+                # One document: a file of its own, a cost that does not grow with the shard.
+                name = f"{ids[0]}.yaml"
+                self.doc_cache.write_doc(
+                    where, name, entries[name].sha, tx.staged[(directory, ids[0])]
+                )
+                continue
+            cache = self.doc_cache.shard(where)
             for entity_id in ids:
                 name = f"{entity_id}.yaml"
                 cache.put(name, entries[name].sha, tx.staged[(directory, entity_id)])
@@ -374,7 +388,7 @@ class Store:
         changes[("meta.yaml",)] = dump_doc(meta)
         if "config.yaml" not in tx.root():
             changes[("config.yaml",)] = dump_doc(default_config(self.protected_branch()))
-        root_sha = builder.rebuild(tx.root(), changes)
+        root_sha = builder.rebuild(self.tree(tx.head.tree) if tx.head else EMPTY_TREE, changes)
         subject = _subject(tx)
         message = (
             f"{subject}\n\nOrch-Method: {tx.method}\nOrch-Session: {tx.session or 'none'}\n"
@@ -396,8 +410,8 @@ class Store:
         else:
             for obj_type, data in builder.objects:
                 writer.write_loose(obj_type, data)
-        for sha, entries in builder.trees.items():
-            self._remember(sha, entries)
+        for sha, tree in builder.trees.items():
+            self._remember(sha, tree)
 
     def swap_ref(
         self,
