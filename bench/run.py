@@ -1,0 +1,462 @@
+"""The gitorch benchmark: DESIGN.md section 6, measured on this machine.
+
+Run from the repository root: ``python bench/run.py`` (``--quick`` for a
+smaller run). It prints a Markdown table. It asserts nothing except that
+concurrent writers lose no change (exit 1 when they do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from gitorch.api import Orchestrator
+from gitorch.domain.tasks import create_many
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+NAIVE_LOOSE_PER_CHANGE = 5  # DESIGN.md section 6: 10,000 changes, never packed: 50,500 loose
+
+Row = tuple[str, str]
+
+WRITER_SCRIPT = """
+import sys
+from gitorch.api import Orchestrator
+
+repo, worker, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with Orchestrator(repo) as orch:
+    for i in range(count):
+        orch.call("task.create", {"level": "case", "title": f"writer {worker} task {i}"})
+"""
+
+CLI_LOOP_SCRIPT = """
+import subprocess
+import sys
+
+repo, worker, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for i in range(count):
+    subprocess.run(
+        ["git", "orch", "task.create", "--level", "case", "--title", f"cli {worker} {i}"],
+        cwd=repo, check=True, stdout=subprocess.DEVNULL,
+    )
+"""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much to measure."""
+
+    rounds: int  # runs of the floor and of task.get
+    create_runs: int  # runs of task.create as a process
+    inproc_calls: int  # in-process task.create calls per state size
+    big_state: int  # the largest state for in-process task.create
+    loose_changes: int  # changes before counting loose objects (run last) ...
+    deadline: float  # ... unless the whole run reaches this many seconds first
+    loose_min: int = 1_000  # changes made even when the deadline has passed
+    writers: int = 8
+    writer_tasks: int = 50
+    cli_loops: int = 8
+    cli_loop_runs: int = 10
+    list_runs: int = 5
+
+
+FULL = Plan(
+    rounds=21,
+    create_runs=15,
+    inproc_calls=200,
+    big_state=100_000,
+    loose_changes=10_000,
+    deadline=480.0,
+)
+QUICK = Plan(
+    rounds=11, create_runs=7, inproc_calls=100, big_state=20_000, loose_changes=2_000, deadline=90.0
+)
+
+_START = time.perf_counter()
+
+
+# -- small helpers ---------------------------------------------------------
+def progress(message: str) -> None:
+    print(f"[{time.perf_counter() - _START:6.1f} s] {message}", file=sys.stderr, flush=True)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def mib(kib: float) -> str:
+    return f"{kib / 1024:.1f} MiB"
+
+
+def target(value: float, limit: float) -> str:
+    verdict = "ok" if value <= limit else "OVER"
+    return f"{value:.2f}× (target ≤ {limit:g}×, {verdict})"
+
+
+def hermetic_env(home: Path) -> None:
+    """Make this process and every child use this checkout and no user or system config."""
+    home.mkdir()
+    bin_dir = os.path.dirname(sys.executable)
+    os.environ.update(
+        {
+            "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+            "HOME": str(home),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_AUTHOR_NAME": "Bench Author",
+            "GIT_AUTHOR_EMAIL": "author@bench.invalid",
+            "GIT_COMMITTER_NAME": "Bench Committer",
+            "GIT_COMMITTER_EMAIL": "committer@bench.invalid",
+        }
+    )
+    os.environ.pop("GIT_ORCH_SESSION", None)
+
+
+def git(args: list[str], cwd: Path) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+    return done.stdout
+
+
+def fsck_ok(repo: Path) -> bool:
+    done = subprocess.run(["git", "fsck", "--strict"], cwd=repo, capture_output=True, check=False)
+    return done.returncode == 0
+
+
+def make_repo(path: Path) -> Path:
+    git(["init", "-q", "-b", "main", str(path)], path.parent)
+    (path / "README").write_text("bench\n", encoding="utf-8")
+    git(["add", "README"], path)
+    git(["commit", "-q", "-m", "init"], path)
+    return path
+
+
+def build_state(path: Path, tasks: int) -> list[str]:
+    """A fresh repository holding ``tasks`` tasks, written as one commit."""
+    make_repo(path)
+    if tasks == 0:
+        return []
+    started = time.perf_counter()
+    specs = [{"level": "case", "title": f"task {i}"} for i in range(tasks)]
+    orch = Orchestrator(path)
+    try:
+        ids = create_many(orch.context, specs)
+    finally:
+        orch.close()
+    progress(f"built {tasks:,} tasks in {time.perf_counter() - started:.1f} s")
+    return ids
+
+
+def task_total(repo: Path) -> int:
+    with Orchestrator(repo) as orch:
+        total = orch.call("task.list", {"limit": 0})["total"]
+    assert isinstance(total, int)
+    return total
+
+
+def run_process(args: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (KiB, the child and what it waited for) of one process."""
+    with tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            message = err.read().decode("utf-8", "replace")
+            raise RuntimeError(f"{args} exited {proc.returncode}: {message}")
+    return elapsed, float(usage.ru_maxrss)
+
+
+def run_concurrently(commands: list[list[str]], cwd: Path) -> float:
+    """Wall seconds from starting every command at once to the last one ending."""
+    started = time.perf_counter()
+    procs = [subprocess.Popen(command, cwd=cwd) for command in commands]
+    codes = [proc.wait() for proc in procs]
+    elapsed = time.perf_counter() - started
+    if any(codes):
+        raise RuntimeError(f"concurrent workers exited {codes}")
+    return elapsed
+
+
+def time_calls(call: Callable[[], object], count: int) -> list[float]:
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def filesystem_of(path: Path) -> str:
+    """The file system type ``path`` lives on (from /proc/mounts), or ``?``."""
+    best, kind = "", "?"
+    try:
+        with open("/proc/mounts", encoding="utf-8") as mounts:
+            for line in mounts:
+                fields = line.split()
+                point = fields[1]
+                inside = str(path) == point or str(path).startswith(point.rstrip("/") + "/")
+                if inside and len(point) > len(best):
+                    best, kind = point, fields[2]
+    except OSError:
+        pass
+    return kind
+
+
+def machine_line(work: Path) -> str:
+    version = git(["--version"], work).strip().removeprefix("git version ")
+    return (
+        f"machine: Python {sys.version.split()[0]}, git {version}, "
+        f"nproc {len(os.sched_getaffinity(0))}, temp dir on {filesystem_of(work)}, "
+        f"libyaml {'yes' if yaml.__with_libyaml__ else 'no'}"
+    )
+
+
+# -- measurements ------------------------------------------------------------
+def measure_list(repo: Path, plan: Plan) -> list[Row]:
+    """task.list of every task: warm and cold in process, warm as a process."""
+    with Orchestrator(repo) as orch:
+        total = orch.call("task.list")["total"]
+        warm = time_calls(lambda: orch.call("task.list"), plan.list_runs)
+        cache = orch.repo.orch_dir + "/cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    with Orchestrator(repo) as orch:
+        cold = time_calls(lambda: orch.call("task.list"), 1)
+    runs = [run_process(["git", "orch", "task.list"], repo) for _ in range(plan.list_runs)]
+    label = f"task.list of {total:,} tasks"
+    return [
+        (f"{label}, in process, warm (median of {plan.list_runs})", ms(statistics.median(warm))),
+        (f"{label}, in process, cold (no cache, fresh Orchestrator)", ms(cold[0])),
+        (
+            f"{label}, `git orch task.list` process, warm (median of {plan.list_runs})",
+            ms(statistics.median(run[0] for run in runs)),
+        ),
+        (f"{label}, `git orch task.list` peak RSS", mib(max(run[1] for run in runs))),
+    ]
+
+
+def measure_processes(small: Path, large: Path, ids: dict[Path, str], plan: Plan) -> list[Row]:
+    """Floor, task.get and task.create as processes, interleaved in random order."""
+    create = ["git", "orch", "task.create", "--level", "case", "--title", "x"]
+    probes: dict[str, tuple[list[str], Path, int]] = {
+        "floor": ([sys.executable, "-c", "pass"], small, plan.rounds),
+        "get@1k": (["git", "orch", "task.get", "--task-id", ids[small]], small, plan.rounds),
+        "get@10k": (["git", "orch", "task.get", "--task-id", ids[large]], large, plan.rounds),
+        "create@1k": (create, small, plan.create_runs),
+        "create@10k": (create, large, plan.create_runs),
+    }
+    for args, cwd, _ in probes.values():  # one unrecorded warm-up run each
+        run_process(args, cwd)
+    times: dict[str, list[float]] = {name: [] for name in probes}
+    rng = random.Random(20240601)
+    for _ in range(max(runs for _, _, runs in probes.values())):
+        names = [name for name, probe in probes.items() if len(times[name]) < probe[2]]
+        rng.shuffle(names)
+        for name in names:
+            args, cwd, _ = probes[name]
+            times[name].append(run_process(args, cwd)[0])
+    med = {name: statistics.median(values) for name, values in times.items()}
+    n = {name: len(values) for name, values in times.items()}
+    return [
+        (f"interpreter floor `python -c pass` (median of {n['floor']})", ms(med["floor"])),
+        (f"`git orch task.get` at 1,000 tasks (median of {n['get@1k']})", ms(med["get@1k"])),
+        (f"`git orch task.get` at 10,000 tasks (median of {n['get@10k']})", ms(med["get@10k"])),
+        ("task.get@10k / floor", target(med["get@10k"] / med["floor"], 5)),
+        (
+            f"`git orch task.create` at 1,000 tasks (median of {n['create@1k']})",
+            ms(med["create@1k"]),
+        ),
+        (
+            f"`git orch task.create` at 10,000 tasks (median of {n['create@10k']})",
+            ms(med["create@10k"]),
+        ),
+    ]
+
+
+def inproc_creates(repo: Path, calls: int) -> tuple[int, list[float]]:
+    """Existing tasks, and the seconds of ``calls`` in-process task.create (after one warm-up)."""
+    with Orchestrator(repo) as orch:
+        existing = orch.call("task.list", {"limit": 0})["total"]
+        params = {"level": "case", "title": "x"}
+        orch.call("task.create", params)
+        return existing, time_calls(lambda: orch.call("task.create", params), calls)
+
+
+def creates_row(existing: int, times: list[float]) -> Row:
+    label = f"in-process task.create at {existing:,} tasks ({len(times)} calls)"
+    value = (
+        f"median {ms(statistics.median(times))}, mean {ms(statistics.fmean(times))}, "
+        f"{len(times) / sum(times):.0f} changes/s"
+    )
+    return label, value
+
+
+def measure_inproc(work: Path, large: Path, plan: Plan) -> list[Row]:
+    """In-process task.create at 100, ~10,000 and ``plan.big_state`` tasks."""
+    hundred = work / "state-100"
+    build_state(hundred, 100)
+    small_n, small_t = inproc_creates(hundred, plan.inproc_calls)
+    progress(f"in-process creates at {small_n:,} done")
+    mid_n, mid_t = inproc_creates(large, plan.inproc_calls)
+    progress(f"in-process creates at {mid_n:,} done")
+    big = work / "state-big"
+    build_state(big, plan.big_state)
+    big_n, big_t = inproc_creates(big, plan.inproc_calls)
+    progress(f"in-process creates at {big_n:,} done")
+    ratio = statistics.median(big_t) / statistics.median(small_t)
+    return [
+        creates_row(small_n, small_t),
+        creates_row(mid_n, mid_t),
+        creates_row(big_n, big_t),
+        (f"in-process task.create median@{big_n:,} / median@{small_n:,}", target(ratio, 1.5)),
+    ]
+
+
+def count_check(label: str, repo: Path, expected: int) -> tuple[Row, bool]:
+    total = task_total(repo)
+    fsck = fsck_ok(repo)
+    passed = total == expected and fsck
+    verdict = "PASS" if passed else "FAIL"
+    fsck_text = "exit 0" if fsck else "FAILED"
+    value = f"{total}/{expected} {verdict} (fsck --strict {fsck_text})"
+    return (f"{label}: final count", value), passed
+
+
+def measure_writers(work: Path, plan: Plan) -> tuple[list[Row], bool]:
+    """Concurrent in-process writers, then concurrent CLI loops, each on a fresh repository."""
+    repo = make_repo(work / "writers")
+    total = plan.writers * plan.writer_tasks
+    commands = [
+        [sys.executable, "-c", WRITER_SCRIPT, str(repo), str(i), str(plan.writer_tasks)]
+        for i in range(plan.writers)
+    ]
+    wall = run_concurrently(commands, repo)
+    label = f"{plan.writers} writers × {plan.writer_tasks} in-process task.create"
+    writers_check, writers_ok = count_check(f"{plan.writers} writers", repo, total)
+    progress("concurrent in-process writers done")
+
+    cli_repo = make_repo(work / "cli-writers")
+    cli_total = plan.cli_loops * plan.cli_loop_runs
+    cli_commands = [
+        [sys.executable, "-c", CLI_LOOP_SCRIPT, str(cli_repo), str(i), str(plan.cli_loop_runs)]
+        for i in range(plan.cli_loops)
+    ]
+    cli_wall = run_concurrently(cli_commands, cli_repo)
+    cli_label = f"{plan.cli_loops} CLI loops × {plan.cli_loop_runs} `git orch task.create`"
+    cli_check, cli_ok = count_check(f"{plan.cli_loops} CLI loops", cli_repo, cli_total)
+    progress("concurrent CLI loops done")
+    rows = [
+        (f"{label}: wall time", f"{wall:.2f} s"),
+        (f"{label}: throughput", f"{total / wall:.0f} changes/s"),
+        writers_check,
+        (f"{cli_label}: wall time", f"{cli_wall:.2f} s"),
+        (f"{cli_label}: throughput", f"{cli_total / cli_wall:.1f} changes/s"),
+        cli_check,
+    ]
+    return rows, writers_ok and cli_ok
+
+
+def count_objects(repo: Path) -> dict[str, int]:
+    out = git(["count-objects", "-v"], repo)
+    pairs = (line.split(":", 1) for line in out.splitlines() if ":" in line)
+    return {key.strip(): int(value) for key, value in pairs}
+
+
+def measure_loose(work: Path, plan: Plan) -> list[Row]:
+    """Loose objects, packs and time after many in-process changes on one Orchestrator."""
+    repo = make_repo(work / "loose")
+    params = {"level": "case", "title": "x"}
+    times: list[float] = []
+    with Orchestrator(repo) as orch:
+        for done in range(plan.loose_changes):
+            if done >= plan.loose_min and time.perf_counter() - _START > plan.deadline:
+                break
+            started = time.perf_counter()
+            orch.call("task.create", params)
+            times.append(time.perf_counter() - started)
+    changes = len(times)
+    counts = count_objects(repo)
+    fsck = "exit 0" if fsck_ok(repo) else "FAILED"
+    naive = changes * NAIVE_LOOSE_PER_CHANGE
+    label = f"after {changes:,} in-process task.create"
+    if changes < plan.loose_changes:
+        label += f" (of {plan.loose_changes:,} planned: the run reached its {plan.deadline:g} s)"
+    time_text = (
+        f"{sum(times):.1f} s (median {ms(statistics.median(times))}, "
+        f"mean {ms(statistics.fmean(times))} per change)"
+    )
+    loose_text = (
+        f"{counts['count']:,} loose ({mib(counts['size'])}), vs ≈{naive:,} never packed; "
+        f"{counts['packs']} packs, size-pack {mib(counts['size-pack'])}; fsck --strict {fsck}"
+    )
+    return [(f"{label}: time", time_text), (f"{label}: objects", loose_text)]
+
+
+# -- main --------------------------------------------------------------------
+def compile_package() -> None:
+    """Byte-compile gitorch once, as an install would (PYTHONDONTWRITEBYTECODE may be set).
+
+    Both the checkout and the place ``git orch`` imports it from (an editable
+    install links the sources into its own directory, and bytecode is looked
+    for beside the path imported).
+    """
+    code = (
+        "import compileall, os, gitorch\n"
+        "compileall.compile_dir(os.path.dirname(gitorch.__file__), quiet=1)"
+    )
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(REPO_ROOT / "gitorch")], check=True
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=tempfile.gettempdir(), check=True)
+
+
+def print_table(header: str, rows: list[Row]) -> None:
+    print(header)
+    print()
+    print("| measurement | value |")
+    print("| --- | --- |")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
+    plan = QUICK if parser.parse_args().quick else FULL
+    compile_package()
+    with tempfile.TemporaryDirectory(prefix="gitorch-bench-") as tmp:
+        work = Path(tmp)
+        hermetic_env(work / "home")
+        header = machine_line(work)
+        small, large = work / "state-1k", work / "state-10k"
+        ids = {small: build_state(small, 1_000)[0], large: build_state(large, 10_000)[0]}
+        rows = measure_list(large, plan)
+        progress("task.list done")
+        rows += measure_processes(small, large, ids, plan)
+        progress("process timings done")
+        rows += measure_inproc(work, large, plan)
+        writer_rows, passed = measure_writers(work, plan)
+        rows += writer_rows
+        rows += measure_loose(work, plan)
+        progress("loose objects done")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rows.append(("peak RSS of the benchmark process", mib(peak)))
+    rows.append(("benchmark wall time", f"{time.perf_counter() - _START:.0f} s"))
+    print_table(header, rows)
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
