@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from gitorch.model.clock import Clock
 from gitorch.model.config import default_config, initial_meta
 from gitorch.model.errors import Conflict, Internal, InvalidState
-from gitorch.model.ids import Kind, shard_of
+from gitorch.model.ids import SHARD_LEN, Kind, shard_of
 from gitorch.store.doccache import DocCache, ShardCache
 from gitorch.store.git import CatFile, run_git
 from gitorch.store.objects import (
@@ -90,11 +90,18 @@ class Snapshot:
         """``config.yaml``: settings that travel with the state."""
         return self._root_doc("config.yaml") or default_config(self.store.protected_branch())
 
+    def shard_entries(self, kind: Kind, shard: str) -> dict[str, Entry]:
+        """One shard's entries, found by git (a kind's tree of 1,024 shards is never parsed)."""
+        if self.head is None:
+            return {}
+        tree = self.store.tree_at(self.head.tree, f"{kind.directory}/{shard}")
+        return tree.entries if tree is not None else {}
+
     def read(self, kind: Kind, entity_id: str) -> dict[str, Any] | None:
         """The raw document of one entity, or None (do not mutate it)."""
         shard = shard_of(entity_id)
         name = f"{entity_id}.yaml"
-        entry = self._subtree(self._subtree(self.root(), kind.directory), shard).get(name)
+        entry = self.shard_entries(kind, shard).get(name)
         if entry is None:
             return None
         cache, where = self.store.doc_cache, f"{kind.directory}/{shard}"
@@ -106,13 +113,14 @@ class Snapshot:
 
     def ids_with_prefix(self, kind: Kind, random_prefix: str) -> list[str]:
         """Ids of ``kind`` whose random part starts with ``random_prefix``, sorted."""
-        kind_tree = self._subtree(self.root(), kind.directory)
-        shard_key = random_prefix[:2]
+        if len(random_prefix) >= SHARD_LEN:
+            shards = [random_prefix[:SHARD_LEN]]
+        else:
+            kind_tree = self._subtree(self.root(), kind.directory)
+            shards = [s for s, e in kind_tree.items() if s.startswith(random_prefix)]
         found = []
-        for shard, entry in kind_tree.items():
-            if not shard.startswith(shard_key) or entry.mode != TREE_MODE:
-                continue
-            for name in self.store.read_tree(entry.sha):
+        for shard in shards:
+            for name in self.shard_entries(kind, shard):
                 entity_id = name.removesuffix(".yaml")
                 if entity_id.split("-", 1)[-1].startswith(random_prefix):
                     found.append(entity_id)
@@ -252,6 +260,17 @@ class Store:
             tree = Tree.parse(found[1])
             self._remember(sha, tree)
         return tree
+
+    def tree_at(self, tree: str, path: str) -> Tree | None:
+        """The tree at ``path`` below the tree ``tree``, resolved by git; None if absent."""
+        found = self._catfile.read(f"{tree}:{path}")
+        if found is None or found[1] != "tree":
+            return None
+        cached = self._trees.get(found[0])
+        if cached is None:
+            cached = Tree.parse(found[2])
+            self._remember(found[0], cached)
+        return cached
 
     def read_tree(self, sha: str) -> dict[str, Entry]:
         """A tree's entries, by name."""
