@@ -334,38 +334,45 @@ def count_check(label: str, repo: Path, expected: int) -> tuple[Row, bool]:
     return (f"{label}: final count", value), passed
 
 
-def measure_writers(work: Path, plan: Plan) -> tuple[list[Row], bool]:
-    """Concurrent in-process writers, then concurrent CLI loops, each on a fresh repository."""
-    repo = make_repo(work / "writers")
-    total = plan.writers * plan.writer_tasks
+def concurrent_writers(
+    repo: Path, script: str, workers: int, each: int, label: str, unit: str
+) -> tuple[list[Row], bool]:
+    """``workers`` processes running ``script`` (each making ``each`` changes) at once."""
+    total = workers * each
     commands = [
-        [sys.executable, "-c", WRITER_SCRIPT, str(repo), str(i), str(plan.writer_tasks)]
-        for i in range(plan.writers)
+        [sys.executable, "-c", script, str(repo), str(i), str(each)] for i in range(workers)
     ]
     wall = run_concurrently(commands, repo)
-    label = f"{plan.writers} writers × {plan.writer_tasks} in-process task.create"
-    writers_check, writers_ok = count_check(f"{plan.writers} writers", repo, total)
-    progress("concurrent in-process writers done")
-
-    cli_repo = make_repo(work / "cli-writers")
-    cli_total = plan.cli_loops * plan.cli_loop_runs
-    cli_commands = [
-        [sys.executable, "-c", CLI_LOOP_SCRIPT, str(cli_repo), str(i), str(plan.cli_loop_runs)]
-        for i in range(plan.cli_loops)
-    ]
-    cli_wall = run_concurrently(cli_commands, cli_repo)
-    cli_label = f"{plan.cli_loops} CLI loops × {plan.cli_loop_runs} `git orch task.create`"
-    cli_check, cli_ok = count_check(f"{plan.cli_loops} CLI loops", cli_repo, cli_total)
-    progress("concurrent CLI loops done")
+    check, passed = count_check(label, repo, total)
     rows = [
-        (f"{label}: wall time", f"{wall:.2f} s"),
-        (f"{label}: throughput", f"{total / wall:.0f} changes/s"),
-        writers_check,
-        (f"{cli_label}: wall time", f"{cli_wall:.2f} s"),
-        (f"{cli_label}: throughput", f"{cli_total / cli_wall:.1f} changes/s"),
-        cli_check,
+        (f"{label} × {each} {unit}: wall time", f"{wall:.2f} s"),
+        (f"{label} × {each} {unit}: throughput", f"{total / wall:.1f} changes/s"),
+        check,
     ]
-    return rows, writers_ok and cli_ok
+    return rows, passed
+
+
+def measure_writers(work: Path, plan: Plan) -> tuple[list[Row], bool]:
+    """Concurrent in-process writers, then concurrent CLI loops, each on a fresh repository."""
+    rows, writers_ok = concurrent_writers(
+        make_repo(work / "writers"),
+        WRITER_SCRIPT,
+        plan.writers,
+        plan.writer_tasks,
+        f"{plan.writers} writers",
+        "in-process task.create",
+    )
+    progress("concurrent in-process writers done")
+    cli_rows, cli_ok = concurrent_writers(
+        make_repo(work / "cli-writers"),
+        CLI_LOOP_SCRIPT,
+        plan.cli_loops,
+        plan.cli_loop_runs,
+        f"{plan.cli_loops} CLI loops",
+        "`git orch task.create`",
+    )
+    progress("concurrent CLI loops done")
+    return rows + cli_rows, writers_ok and cli_ok
 
 
 def count_objects(repo: Path) -> dict[str, int]:

@@ -13,18 +13,18 @@ import yaml
 from gitorch.model.errors import InvalidState
 
 try:
-    _Loader: Any = yaml.CSafeLoader
-    _Dumper: Any = yaml.CSafeDumper
+    _SafeLoader: Any = yaml.CSafeLoader
+    _SafeDumper: Any = yaml.CSafeDumper
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
-    _Dumper = yaml.SafeDumper
+    _SafeLoader = yaml.SafeLoader
+    _SafeDumper = yaml.SafeDumper
 
 
 def dump_doc(doc: dict[str, Any]) -> bytes:
     """The canonical bytes of a document."""
     text: str = yaml.dump(
         doc,
-        Dumper=_Dumper,
+        Dumper=_SafeDumper,
         sort_keys=True,
         default_flow_style=False,
         allow_unicode=True,
@@ -37,7 +37,7 @@ def dump_doc(doc: dict[str, Any]) -> bytes:
 def load_doc(data: bytes, path: str) -> dict[str, Any]:
     """Parse a state document; anything but a mapping is ``invalid_state``."""
     try:
-        doc = yaml.load(data.decode("utf-8"), Loader=_Loader)  # noqa: S506 - a safe loader
+        doc = yaml.load(data.decode("utf-8"), Loader=_SafeLoader)  # noqa: S506 - safe loader
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise InvalidState(
             f"state document {path} does not parse: {_one_line(exc)}", {"path": path}
