@@ -111,16 +111,6 @@ def _sort_key(raw_name: bytes, mode: str) -> bytes:
     return raw_name + b"/" if mode == TREE_MODE else raw_name
 
 
-def parse_tree(data: bytes) -> dict[str, Entry]:
-    """Entries of a raw tree object, by name."""
-    return Tree.parse(data).entries
-
-
-def format_tree(entries: Mapping[str, Entry]) -> bytes:
-    """A raw tree object, sorted the way git sorts (a tree sorts as ``name/``)."""
-    return EMPTY_TREE.changed(entries).raw()
-
-
 def parse_commit(data: bytes) -> Commit:
     """Tree, parents, committer and message of a raw commit."""
     head, _, message = data.partition(b"\n\n")
