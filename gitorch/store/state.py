@@ -53,6 +53,7 @@ class Snapshot:
         self.head = head
         self._root: dict[str, Entry] | None = None
         self._meta: dict[str, Any] | None = None
+        self._shards: dict[tuple[str, str], dict[str, Entry]] = {}
 
     def root(self) -> dict[str, Entry]:
         """The top-level tree's entries."""
@@ -94,8 +95,11 @@ class Snapshot:
         """One shard's entries, found by git (a kind's tree of 1,024 shards is never parsed)."""
         if self.head is None:
             return {}
-        tree = self.store.tree_at(self.head.tree, f"{kind.directory}/{shard}")
-        return tree.entries if tree is not None else {}
+        key = (kind.directory, shard)
+        if key not in self._shards:  # a snapshot's commit never changes: ask git once
+            tree = self.store.tree_at(self.head.tree, f"{kind.directory}/{shard}")
+            self._shards[key] = tree.entries if tree is not None else {}
+        return self._shards[key]
 
     def read(self, kind: Kind, entity_id: str) -> dict[str, Any] | None:
         """The raw document of one entity, or None (do not mutate it)."""
