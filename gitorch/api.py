@@ -38,7 +38,8 @@ class Orchestrator:
         random: Callable[[], bytes] | None = None,
         session: str | None = None,
         pack_threshold: int | None = None,
-        stale_lock_seconds: float | None = None,
+        cache: bool = True,
+        lock_wait: float | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
         self.repo = Repository(repo_path)
@@ -46,7 +47,8 @@ class Orchestrator:
             self.repo,
             self.clock,
             pack_threshold=pack_threshold,
-            stale_lock_seconds=stale_lock_seconds,
+            cache=cache,
+            lock_wait=lock_wait,
         )
         self.context = Context(self.store, self.clock, random=random, session=session)
 

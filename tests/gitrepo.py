@@ -89,3 +89,39 @@ def python_bin() -> str:
 def bin_dir() -> str:
     """Where ``git-orch`` was installed."""
     return os.path.dirname(sys.executable)
+
+
+STATE_REF = "refs/orchestrator/state"
+
+
+def edit_state(repo: Path, changes: dict[str, bytes | None], message: str = "hand edit") -> str:
+    """Commit ``changes`` (path -> content, None removes) on the state ref by hand.
+
+    As a person (or a foreign tool) might: plain git plumbing, no gitorch.
+    Returns the new commit.
+    """
+    index = repo / ".git" / "hand-edit.index"
+    env = {**os.environ, "GIT_INDEX_FILE": str(index)}
+
+    def plumbing(*args: str, input: bytes | None = None) -> str:
+        proc = subprocess.run(
+            ["git", "-C", str(repo), *args], input=input, capture_output=True, env=env, check=False
+        )
+        assert proc.returncode == 0, proc.stderr.decode()
+        return proc.stdout.decode().strip()
+
+    try:
+        plumbing("read-tree", STATE_REF)
+        for path, content in changes.items():
+            if content is None:
+                plumbing("update-index", "--force-remove", path)
+            else:
+                blob = plumbing("hash-object", "-w", "--stdin", input=content)
+                plumbing("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
+        tree = plumbing("write-tree")
+    finally:
+        index.unlink(missing_ok=True)
+    tip = plumbing("rev-parse", STATE_REF)
+    commit = plumbing("commit-tree", tree, "-p", tip, "-m", message)
+    plumbing("update-ref", STATE_REF, commit, tip)
+    return commit

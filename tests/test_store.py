@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -12,13 +13,13 @@ import yaml
 from gitorch.api import Orchestrator
 from gitorch.domain.tasks import create_many
 from gitorch.model.clock import ManualClock
-from gitorch.model.errors import InvalidState
+from gitorch.model.errors import InvalidState, Unavailable
 from gitorch.model.ids import KINDS
 from gitorch.store.live import LiveRef
 from gitorch.store.notes import Notes
 from gitorch.store.repository import STATE_REF
 from gitorch.store.state import Transaction
-from tests.gitrepo import fsck, git, loose_objects
+from tests.gitrepo import edit_state, fsck, git, loose_objects
 
 TASK = KINDS["task"]
 
@@ -134,17 +135,43 @@ def test_a_failed_transaction_writes_nothing(orch: Orchestrator, repo: Path) -> 
     assert git(repo, "rev-parse", STATE_REF) == tip
 
 
-@pytest.mark.parametrize("age", [3600.0, 0.0], ids=["old-lock", "fresh-lock"])
-def test_a_ref_lock_left_by_a_killed_writer_is_taken_over(repo: Path, age: float) -> None:
-    with Orchestrator(repo, stale_lock_seconds=0.3) as orch:
+def test_a_ref_lock_left_by_our_dead_git_is_removed_at_once(repo: Path) -> None:
+    with Orchestrator(repo) as orch:
         new_task(orch)
         lock = repo / ".git" / "refs" / "orchestrator" / "state.lock"
-        lock.write_text("")
-        then = time.time() - age
-        os.utime(lock, (then, then))
-        new_task(orch, "after the crash")
+        dead = subprocess.Popen(["true"])
+        dead.wait()  # a pid that no longer runs: our git update-ref, killed
+        record = Path(orch.repo.orch_dir) / "ref-writer"
+        record.write_text(f"{dead.pid} {os.uname().nodename} {time.time():.3f} {'a' * 40}\n")
+        lock.write_text("a" * 40 + "\n")
+        with Orchestrator(repo, lock_wait=1.0) as again:
+            new_task(again, "after the crash")
+            assert again.store.snapshot().version == 2
         assert not lock.exists()
-        assert orch.store.snapshot().version == 2
+
+
+@pytest.mark.parametrize("owner", ["none", "alive", "other-host", "other-value"])
+def test_a_ref_lock_that_is_not_provably_ours_is_never_removed(repo: Path, owner: str) -> None:
+    with Orchestrator(repo) as orch:
+        new_task(orch)
+        tip = git(repo, "rev-parse", STATE_REF)
+        lock = repo / ".git" / "refs" / "orchestrator" / "state.lock"
+        record = Path(orch.repo.orch_dir) / "ref-writer"
+        if owner == "alive":
+            record.write_text(f"{os.getpid()} {os.uname().nodename} {time.time():.3f} {'a' * 40}\n")
+        elif owner == "other-host":
+            record.write_text(f"1 some-other-machine {time.time():.3f} {'a' * 40}\n")
+        elif owner == "other-value":
+            dead = subprocess.Popen(["true"])
+            dead.wait()
+            record.write_text(f"{dead.pid} {os.uname().nodename} {time.time():.3f} {'b' * 40}\n")
+        lock.write_text("a" * 40 + "\n")  # a person's git update-ref, mid-way
+        with pytest.raises(Unavailable, match=r"state\.lock"):
+            new_task(orch, "blocked")
+        assert lock.read_text() == "a" * 40 + "\n"
+        assert git(repo, "rev-parse", STATE_REF) == tip
+        lock.unlink()
+        new_task(orch, "after the person's git finished")
 
 
 def test_bulk_changes_are_written_as_one_pack(orch: Orchestrator, repo: Path) -> None:
@@ -175,7 +202,7 @@ def test_a_hand_edited_document_that_does_not_parse_is_invalid_state(
     task = new_task(orch)
     tid = str(task["id"])
     path = f"tasks/{tid[4:6]}/{tid}.yaml"
-    replace_in_state(repo, path, b"title: [unclosed\n")
+    edit_state(repo, {path: b"title: [unclosed\n"})
     with Orchestrator(repo) as fresh, pytest.raises(InvalidState) as info:
         fresh.call("task.get", {"task_id": tid})
     assert path in info.value.message
@@ -187,31 +214,11 @@ def test_a_document_with_a_wrong_field_is_invalid_state(orch: Orchestrator, repo
     path = f"tasks/{tid[4:6]}/{tid}.yaml"
     doc = yaml.safe_load(git(repo, "show", f"orchestrator/state:{path}"))
     doc["priority"] = "high"
-    replace_in_state(repo, path, yaml.safe_dump(doc).encode())
+    edit_state(repo, {path: yaml.safe_dump(doc).encode()})
     with Orchestrator(repo) as fresh:
         with pytest.raises(InvalidState) as info:
             fresh.call("task.list")
         assert "priority" in info.value.message and path in info.value.message
-
-
-def replace_in_state(repo: Path, path: str, content: bytes) -> None:
-    """Commit ``content`` at ``path`` on the state ref by hand, as a person might."""
-    blob = git(repo, "hash-object", "-w", "--stdin", input=content).strip()
-    index = repo / ".git" / "hand-edit.index"
-    env_index = {"GIT_INDEX_FILE": str(index)}
-    old = os.environ.copy()
-    os.environ.update(env_index)
-    try:
-        git(repo, "read-tree", STATE_REF)
-        git(repo, "update-index", "--cacheinfo", f"100644,{blob},{path}")
-        tree = git(repo, "write-tree").strip()
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
-        index.unlink(missing_ok=True)
-    tip = git(repo, "rev-parse", STATE_REF).strip()
-    commit = git(repo, "commit-tree", tree, "-p", tip, "-m", "hand edit").strip()
-    git(repo, "update-ref", STATE_REF, commit, tip)
 
 
 def test_notes_append_and_git_reads_them(orch: Orchestrator, repo: Path) -> None:

@@ -1,44 +1,33 @@
 """Checked calls to the git command line.
 
 Reads go through one long-lived ``git cat-file --batch`` per store, so a
-``git orch`` process that only reads never imports dulwich: git resolves
-loose and packed objects in C, and a read costs a pipe round trip.
+``git orch`` process that only reads never imports ``subprocess``: git
+resolves loose and packed objects in C, and a read costs a pipe round trip.
+Every git runs under ``LC_ALL=C``, so the messages matched here are git's
+English ones whatever the caller's locale.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from gitorch.model.errors import Internal, NotFound, Unavailable
+from gitorch.model.errors import GitorchError, Internal, NotFound, Unavailable
 
-
-def run_git(
-    args: Sequence[str],
-    cwd: str,
-    *,
-    stdin: bytes | None = None,
-    ok_codes: Sequence[int] = (0,),
-) -> bytes:
-    """Run ``git args`` in ``cwd`` and return stdout; a failure raises with git's stderr."""
-    import subprocess  # write paths only; reads use read_git / CatFile
-
-    try:
-        proc = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            input=stdin,
-            capture_output=True,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise Unavailable("git is not installed or not on PATH", {"command": "git"}) from None
-    if proc.returncode not in ok_codes:
-        _raise(args, cwd, proc.returncode, proc.stderr)
-    return proc.stdout
+_DISK_FULL = ("No space left on device", "Disk quota exceeded", "Read-only file system")
 
 
-class _Child:
+def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment git runs in: the caller's, with git's messages in English."""
+    env = dict(os.environ)
+    env["LC_ALL"] = "C"
+    env.pop("LANGUAGE", None)
+    if extra:
+        env.update(extra)
+    return env
+
+
+class GitProcess:
     """A git process started with ``os.posix_spawnp``, its stdio on pipes.
 
     The read path avoids ``subprocess``: importing it costs a ``git orch``
@@ -46,6 +35,8 @@ class _Child:
     """
 
     def __init__(self, args: Sequence[str], cwd: str, *, stdin: bool) -> None:
+        self.args = list(args)
+        self.cwd = cwd
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         in_r, in_w = os.pipe() if stdin else (os.open(os.devnull, os.O_RDONLY), -1)
@@ -56,13 +47,15 @@ class _Child:
         ]
         try:
             self.pid = os.posix_spawnp(
-                "git", ["git", "-C", cwd, *args], os.environ, file_actions=actions
+                "git", ["git", "-C", cwd, *args], git_env(), file_actions=actions
             )
-        except FileNotFoundError:
+        except OSError as exc:
             for fd in (out_r, out_w, err_r, err_w, in_r, in_w):
                 if fd >= 0:
                     os.close(fd)
-            raise Unavailable("git is not installed or not on PATH", {"command": "git"}) from None
+            raise Unavailable(
+                f"cannot run git: {exc.strerror or exc}", {"command": "git"}
+            ) from None
         for fd in (in_r, out_w, err_w):
             os.close(fd)
         self.stdin = os.fdopen(in_w, "wb") if stdin else None
@@ -84,27 +77,76 @@ class _Child:
         _, status = os.waitpid(self.pid, 0)
         return os.waitstatus_to_exitcode(status), b"".join(chunks)
 
+    def communicate(self, data: bytes | None = None) -> tuple[int, bytes, bytes]:
+        """Send ``data`` (small: far below a pipe's buffer), read stdout, wait.
+
+        Returns ``(exit code, stdout, stderr)``.
+        """
+        if data is not None and self.stdin is not None:
+            try:
+                self.stdin.write(data)
+                self.stdin.flush()
+            except BrokenPipeError:
+                pass  # git exited early; its stderr says why
+            self.stdin.close()
+            self.stdin = None
+        out = self.stdout.read()
+        code, err = self.finish()
+        return code, out, err
+
+
+def run_git(
+    args: Sequence[str],
+    cwd: str,
+    *,
+    stdin: bytes | None = None,
+    ok_codes: Sequence[int] = (0,),
+) -> bytes:
+    """Run ``git args`` in ``cwd`` and return stdout; a failure raises with git's stderr.
+
+    ``stdin`` may be large: this path uses ``subprocess``, which feeds it
+    while reading the output.
+    """
+    import subprocess  # write paths only; reads use read_git / CatFile
+
+    try:
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            input=stdin,
+            capture_output=True,
+            check=False,
+            env=git_env(),
+        )
+    except OSError as exc:
+        raise Unavailable(f"cannot run git: {exc.strerror or exc}", {"command": "git"}) from None
+    if proc.returncode not in ok_codes:
+        raise git_error(args, cwd, proc.returncode, proc.stderr)
+    return proc.stdout
+
 
 def read_git(args: Sequence[str], cwd: str) -> bytes:
     """Run a git command with small output (such as ``rev-parse``) without ``subprocess``."""
-    child = _Child(args, cwd, stdin=False)
-    out = child.stdout.read()
-    code, stderr = child.finish()
+    code, out, stderr = GitProcess(args, cwd, stdin=False).communicate()
     if code != 0:
-        _raise(args, cwd, code, stderr)
+        raise git_error(args, cwd, code, stderr)
     return out
 
 
-def _raise(args: Sequence[str], cwd: str, code: int, raw_stderr: bytes) -> None:
+def git_error(args: Sequence[str], cwd: str, code: int, raw_stderr: bytes) -> GitorchError:
+    """The contract's error for a failed git command."""
     stderr = raw_stderr.decode("utf-8", "replace").strip()
+    details = {"command": ["git", *args], "exit_code": code, "stderr": stderr}
     if "not a git repository" in stderr:
-        raise NotFound(f"not a git repository: {cwd}", {"path": cwd})
+        return NotFound(f"not a git repository: {cwd}", {"path": cwd})
     if "cannot change to" in stderr:
-        raise NotFound(f"no such directory: {cwd}", {"path": cwd})
-    raise Internal(
-        f"git {args[0]} failed: {stderr or f'exit {code}'}",
-        {"command": ["git", *args], "exit_code": code, "stderr": stderr},
-    )
+        return NotFound(f"no such directory: {cwd}", {"path": cwd})
+    for reason in _DISK_FULL:
+        if reason in stderr:
+            return Unavailable(f"git {args[0]} failed: {reason.lower()} ({cwd})", details)
+    if "dubious ownership" in stderr:
+        return Unavailable(f"git refuses the repository at {cwd}: {stderr}", details)
+    return Internal(f"git {args[0]} failed: {stderr or f'exit {code}'}", details)
 
 
 _CHUNK = 128  # requests per write: 128 x 41 bytes, far below a 64 KiB pipe buffer
@@ -115,7 +157,7 @@ class CatFile:
 
     def __init__(self, cwd: str) -> None:
         self._cwd = cwd
-        self._child: _Child | None = None
+        self._child: GitProcess | None = None
 
     def read(self, name: str) -> tuple[str, str, bytes] | None:
         """``(sha, type, content)`` of the object ``name``, or None when it is missing."""
@@ -128,7 +170,7 @@ class CatFile:
         cannot block while git waits for us to read its answers.
         """
         if self._child is None:
-            self._child = _Child(["cat-file", "--batch"], self._cwd, stdin=True)
+            self._child = GitProcess(["cat-file", "--batch"], self._cwd, stdin=True)
         child = self._child
         assert child.stdin is not None
         out: list[tuple[str, str, bytes] | None] = []
@@ -156,7 +198,7 @@ class CatFile:
         child, self._child = self._child, None
         assert child is not None
         code, stderr = child.finish()
-        _raise(["cat-file"], self._cwd, code, stderr)
+        raise git_error(["cat-file"], self._cwd, code, stderr)
 
     def close(self) -> None:
         """Stop the process; a later read starts a new one."""

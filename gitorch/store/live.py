@@ -14,7 +14,7 @@ from typing import Any
 from gitorch.model.codec import dump_doc, load_doc
 from gitorch.store.objects import EMPTY_TREE, TREE_MODE, Commit, Entry, format_commit, parse_commit
 from gitorch.store.repository import LIVE_REF
-from gitorch.store.state import Store
+from gitorch.store.state import Made, Store
 from gitorch.store.trees import TreeBuilder
 
 
@@ -45,7 +45,7 @@ class LiveRef:
     def put(self, changes: dict[str, dict[str, Any] | None], subject: str = "live") -> None:
         """Set (or, with None, remove) live documents, keeping all the others."""
 
-        def build(current: str | None, head: Commit | None) -> tuple[str, str]:
+        def build(current: str | None, head: Commit | None) -> Made:
             root = self.store.tree(head.tree) if head else EMPTY_TREE
             builder = TreeBuilder(self.store.tree)
             tree = builder.rebuild(
@@ -60,6 +60,6 @@ class LiveRef:
                 "commit", format_commit(tree, [], self.store.ident(), seconds, subject + "\n")
             )
             self.store.write_objects(builder)
-            return new, subject
+            return Made(new, subject, builder)
 
         self.store.swap_ref(self.ref, build, reflog=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from gitorch.model.errors import InvalidParams
 from gitorch.store.objects import EMPTY_TREE, TREE_MODE, Commit, Entry, format_commit, parse_commit
 from gitorch.store.repository import NOTES_REF
-from gitorch.store.state import Store
+from gitorch.store.state import Made, Store
 from gitorch.store.trees import Path, TreeBuilder
 
 _FANOUT_AT = 256
@@ -71,7 +71,7 @@ class Notes:
         sha = _check_sha(commit)
         subject = message or f"Notes added by 'git orch' on {sha[:12]}"
 
-        def build(current: str | None, head: Commit | None) -> tuple[str, str]:
+        def build(current: str | None, head: Commit | None) -> Made:
             root = self.store.tree(head.tree) if head else EMPTY_TREE
             path = self._find(root.entries, sha, ())
             old = self._note_at(root.entries, sha) if append else None
@@ -84,6 +84,6 @@ class Notes:
                 "commit", format_commit(tree, parents, self.store.ident(), seconds, subject + "\n")
             )
             self.store.write_objects(builder)
-            return new, subject
+            return Made(new, subject, builder)
 
         self.store.swap_ref(self.ref, build, reflog=True)

@@ -17,11 +17,20 @@ import zlib
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
+from gitorch.model.errors import Unavailable
 from gitorch.store.git import run_git
 
 TREE_MODE = "40000"
 BLOB_MODE = "100644"
 _PACK_TYPES = {"commit": 1, "tree": 2, "blob": 3}
+_HOUSEKEEPING_RETRIES = 8
+
+
+def _unavailable(exc: OSError, path: str) -> Unavailable:
+    """A failed object write: the disk, its permissions, or housekeeping racing us."""
+    return Unavailable(
+        f"cannot write {path}: {exc.strerror or exc}", {"path": path, "errno": exc.errno}
+    )
 
 
 class Entry(NamedTuple):
@@ -157,16 +166,41 @@ class ObjectWriter:
             return sha
         except FileNotFoundError:
             pass
+        except OSError as exc:
+            raise _unavailable(exc, path) from None
+        compressed = zlib.compress(header + data, 1)
+        for attempt in range(_HOUSEKEEPING_RETRIES):
+            try:
+                self._write_file(directory, path, compressed)
+                break
+            except FileNotFoundError:
+                # git prune-packed / repack -d removed the empty directory between
+                # makedirs and open: make it again.
+                if attempt == _HOUSEKEEPING_RETRIES - 1:
+                    raise _unavailable(OSError(2, "directory keeps vanishing"), path) from None
+            except OSError as exc:
+                raise _unavailable(exc, path) from None
+        self.written += 1
+        return sha
+
+    @staticmethod
+    def _write_file(directory: str, path: str, compressed: bytes) -> None:
         os.makedirs(directory, exist_ok=True)
         tmp = os.path.join(directory, f"tmp_obj_{os.urandom(6).hex()}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
         try:
-            os.write(fd, zlib.compress(header + data, 1))
-        finally:
+            view = memoryview(compressed)
+            while view:
+                view = view[os.write(fd, view) :]
+        except BaseException:
             os.close(fd)
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        os.close(fd)
         os.replace(tmp, path)
-        self.written += 1
-        return sha
 
     def write_pack(self, objects: list[tuple[str, bytes]]) -> list[str]:
         """Write ``(type, data)`` objects as one pack; return their ids in order."""

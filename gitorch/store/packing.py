@@ -54,4 +54,4 @@ def repack(orch_dir: str, cwd: str) -> bool:
             add_count(orch_dir, -before)
         return True
     finally:
-        lock.release()
+        os.close(lock)

@@ -1,27 +1,30 @@
 """The state store: YAML documents in the tree of ``refs/orchestrator/state``.
 
 A read resolves the ref once and reads that commit's tree, without any
-lock, so it always sees one consistent state. A change is a transaction
-(DESIGN.md section 2): take the write lock, read the tip, let the method
-apply its change in memory and check it, write the objects and a commit,
-and move the ref by compare-and-swap, starting again when the tip moved.
+lock (see snapshot.py). A change is a transaction (DESIGN.md section 2):
+take the write lock, read the tip, let the method apply its change in
+memory and check it, write the objects and a commit, and move the ref by
+compare-and-swap through ``git update-ref``, starting again when the tip
+moved. What follows a move (cache, packing) is best effort: a change that
+was committed is never reported as failed.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from gitorch.model.clock import Clock
-from gitorch.model.config import default_config, initial_meta
-from gitorch.model.errors import Conflict, Internal, InvalidState
-from gitorch.model.ids import SHARD_LEN, Kind, shard_of
-from gitorch.store.doccache import DocCache, ShardCache
-from gitorch.store.git import CatFile, run_git
+from gitorch.model.config import default_config
+from gitorch.model.errors import Conflict, GitorchError, InvalidState, Unavailable
+from gitorch.model.ids import shard_of
+from gitorch.store.cache import FILE_NAME, Cache
+from gitorch.store.git import CatFile, read_git
+from gitorch.store.history import highest_version, previous_tips, reflog_message
+from gitorch.store.housekeeping import running_gc, wait_for_gc
 from gitorch.store.objects import (
     EMPTY_TREE,
-    TREE_MODE,
     Commit,
     Entry,
     ObjectWriter,
@@ -30,10 +33,14 @@ from gitorch.store.objects import (
     parse_commit,
 )
 from gitorch.store.repository import STATE_REF, Repository
+from gitorch.store.snapshot import Snapshot, Transaction
 from gitorch.store.trees import Path, TreeBuilder
 
 if TYPE_CHECKING:
+    from gitorch.model.clock import Clock
     from gitorch.store.refs import RefUpdater
+
+__all__ = ["STATE_REF", "Made", "Snapshot", "Store", "Transaction"]
 
 T = TypeVar("T")
 
@@ -42,174 +49,23 @@ PACK_THRESHOLD = 1024  # loose objects written before a writer repacks (see pack
 BULK_OBJECTS = 256  # a transaction writing more objects than this writes one pack
 _TREE_CACHE_LIMIT = 8192
 _FALLBACK_IDENT = "gitorch <gitorch@localhost>"
+LOCK_WAIT_SECONDS = 60.0
 
 
-class Snapshot:
-    """The state at one commit of ``refs/orchestrator/state`` (None: nothing yet)."""
+class Made(NamedTuple):
+    """A new commit for a ref: its id, its reflog message, and the objects it needs."""
 
-    def __init__(self, store: Store, commit: str | None, head: Commit | None) -> None:
-        self.store = store
-        self.commit = commit
-        self.head = head
-        self._root: dict[str, Entry] | None = None
-        self._meta: dict[str, Any] | None = None
-        self._shards: dict[tuple[str, str], dict[str, Entry]] = {}
-
-    def root(self) -> dict[str, Entry]:
-        """The top-level tree's entries."""
-        if self._root is None:
-            self._root = self.store.read_tree(self.head.tree) if self.head else {}
-        return self._root
-
-    def _subtree(self, entries: dict[str, Entry], name: str) -> dict[str, Entry]:
-        entry = entries.get(name)
-        if entry is None or entry.mode != TREE_MODE:
-            return {}
-        return self.store.read_tree(entry.sha)
-
-    def _root_doc(self, name: str) -> dict[str, Any] | None:
-        entry = self.root().get(name)
-        if entry is None:
-            return None
-        return self.store.parse(entry.sha, name)
-
-    def meta(self) -> dict[str, Any]:
-        """``meta.yaml``: schema version and the state version counter."""
-        if self._meta is None:
-            self._meta = self._root_doc("meta.yaml") or initial_meta()
-        return self._meta
-
-    @property
-    def version(self) -> int:
-        """The state version: it increases with every state commit."""
-        value = self.meta().get("state_version", 0)
-        if not isinstance(value, int):
-            raise InvalidState("state document meta.yaml: state_version is not an integer")
-        return value
-
-    def config(self) -> dict[str, Any]:
-        """``config.yaml``: settings that travel with the state."""
-        return self._root_doc("config.yaml") or default_config(self.store.protected_branch())
-
-    def shard_entries(self, kind: Kind, shard: str) -> dict[str, Entry]:
-        """One shard's entries, found by git (a kind's tree of 1,024 shards is never parsed)."""
-        if self.head is None:
-            return {}
-        key = (kind.directory, shard)
-        if key not in self._shards:  # a snapshot's commit never changes: ask git once
-            tree = self.store.tree_at(self.head.tree, f"{kind.directory}/{shard}")
-            self._shards[key] = tree.entries if tree is not None else {}
-        return self._shards[key]
-
-    def read(self, kind: Kind, entity_id: str) -> dict[str, Any] | None:
-        """The raw document of one entity, or None (do not mutate it)."""
-        shard = shard_of(entity_id)
-        name = f"{entity_id}.yaml"
-        entry = self.shard_entries(kind, shard).get(name)
-        if entry is None:
-            return None
-        cache, where = self.store.doc_cache, f"{kind.directory}/{shard}"
-        doc = cache.read_doc(where, name, entry.sha) or cache.shard(where).get(name, entry.sha)
-        if doc is None:
-            doc = self.store.parse(entry.sha, f"{where}/{name}")
-            cache.write_doc(where, name, entry.sha, doc)
-        return doc
-
-    def ids_with_prefix(self, kind: Kind, random_prefix: str) -> list[str]:
-        """Ids of ``kind`` whose random part starts with ``random_prefix``, sorted."""
-        if len(random_prefix) >= SHARD_LEN:
-            shards = [random_prefix[:SHARD_LEN]]
-        else:
-            kind_tree = self._subtree(self.root(), kind.directory)
-            shards = [s for s, e in kind_tree.items() if s.startswith(random_prefix)]
-        found = []
-        for shard in shards:
-            for name in self.shard_entries(kind, shard):
-                entity_id = name.removesuffix(".yaml")
-                if entity_id.split("-", 1)[-1].startswith(random_prefix):
-                    found.append(entity_id)
-        return sorted(found)
-
-    def docs(self, kind: Kind) -> list[dict[str, Any]]:
-        """Every raw document of ``kind`` (from the cache where it can; do not mutate them)."""
-        out: list[dict[str, Any]] = []
-        stale: list[tuple[ShardCache, str, dict[str, Entry]]] = []
-        for shard, shard_entry in self._subtree(self.root(), kind.directory).items():
-            cache = self.store.doc_cache.shard(f"{kind.directory}/{shard}")
-            if cache.tree == shard_entry.sha:
-                out.extend(doc for _, doc in cache.docs.values())
-            else:
-                stale.append((cache, shard_entry.sha, self.store.read_tree(shard_entry.sha)))
-        missing = []
-        for cache, _, entries in stale:
-            for name, entry in entries.items():
-                if cache.get(name, entry.sha) is not None:
-                    continue
-                doc = self.store.doc_cache.read_doc(cache.where, name, entry.sha)
-                if doc is not None:
-                    cache.put(name, entry.sha, doc)
-                else:
-                    missing.append((cache, f"{cache.where}/{name}", name, entry.sha))
-        blobs = self.store.read_blobs([blob for _, _, _, blob in missing])
-        from gitorch.model.codec import load_doc
-
-        for (cache, path, name, blob), data in zip(missing, blobs, strict=True):
-            cache.put(name, blob, load_doc(data, path))
-        for cache, tree, entries in stale:
-            out.extend(cache.get(name, entry.sha) or {} for name, entry in entries.items())
-            cache.complete_for(tree, {name: entry.sha for name, entry in entries.items()})
-            cache.save()
-        return out
-
-    def kinds_present(self) -> list[str]:
-        """Directories of the state tree that hold entities."""
-        return sorted(name for name, entry in self.root().items() if entry.mode == TREE_MODE)
-
-
-class Transaction(Snapshot):
-    """A snapshot plus the changes a method stages; reads see the staged changes."""
-
-    def __init__(
-        self,
-        store: Store,
-        commit: str | None,
-        head: Commit | None,
-        method: str,
-        session: str | None,
-    ) -> None:
-        super().__init__(store, commit, head)
-        self.method = method
-        self.session = session
-        self.staged: dict[tuple[str, str], dict[str, Any]] = {}
-
-    def put(self, kind: Kind, entity_id: str, doc: dict[str, Any]) -> None:
-        """Stage the new document of an entity (created or changed)."""
-        self.staged[(kind.directory, entity_id)] = doc
-
-    def read(self, kind: Kind, entity_id: str) -> dict[str, Any] | None:
-        """The staged document if there is one, else the stored one."""
-        staged = self.staged.get((kind.directory, entity_id))
-        return staged if staged is not None else super().read(kind, entity_id)
-
-    def ids_with_prefix(self, kind: Kind, random_prefix: str) -> list[str]:
-        """Stored and staged ids of ``kind`` with the prefix."""
-        found = set(super().ids_with_prefix(kind, random_prefix))
-        for directory, entity_id in self.staged:
-            if directory == kind.directory and entity_id.split("-", 1)[1].startswith(random_prefix):
-                found.add(entity_id)
-        return sorted(found)
-
-    def docs(self, kind: Kind) -> list[dict[str, Any]]:
-        """Stored documents with the staged ones in their place."""
-        staged = {eid: doc for (d, eid), doc in self.staged.items() if d == kind.directory}
-        if not staged:
-            return super().docs(kind)
-        merged = [doc for doc in super().docs(kind) if doc.get("id") not in staged]
-        return merged + list(staged.values())
+    commit: str
+    message: str
+    builder: TreeBuilder
 
 
 class Store:
-    """Reads and transactions on one repository's state."""
+    """Reads and transactions on one repository's state.
+
+    ``cache=False`` reads every document from git (tests compare the two);
+    ``lock_wait`` is how long a writer waits for the write lock.
+    """
 
     def __init__(
         self,
@@ -217,31 +73,29 @@ class Store:
         clock: Clock,
         *,
         pack_threshold: int | None = None,
-        stale_lock_seconds: float | None = None,
+        cache: bool = True,
+        lock_wait: float | None = None,
     ) -> None:
         self.repo = repo
         self.clock = clock
         self.pack_threshold = pack_threshold if pack_threshold is not None else PACK_THRESHOLD
-        self._stale_lock_seconds = stale_lock_seconds
+        self.lock_wait = lock_wait if lock_wait is not None else LOCK_WAIT_SECONDS
+        self._use_cache = cache
         self._catfile = CatFile(repo.path)
         self._trees: dict[str, Tree] = {}
         self._ident: str | None = None
         self._refs: RefUpdater | None = None
         self._writer: ObjectWriter | None = None
-        self._doc_cache: DocCache | None = None
+        self._cache: Cache | None = None
+        self._default_branch: str | None = None
 
     @property
-    def doc_cache(self) -> DocCache:
-        """Parsed documents by blob id (see doccache.py)."""
-        if self._doc_cache is None:
-            self._doc_cache = DocCache(os.path.join(self.repo.orch_dir, "cache"))
-        return self._doc_cache
-
-    def parse(self, blob: str, path: str) -> dict[str, Any]:
-        """Parse the YAML document stored as ``blob``; errors name ``path``."""
-        from gitorch.model.codec import load_doc
-
-        return load_doc(self.read_blob(blob), path)
+    def cache(self) -> Cache:
+        """Parsed documents by object id (see cache.py)."""
+        if self._cache is None:
+            path = os.path.join(self.repo.orch_dir, FILE_NAME) if self._use_cache else None
+            self._cache = Cache(path)
+        return self._cache
 
     # -- reading ---------------------------------------------------------
     def read_object(self, name: str, expect: str) -> tuple[str, bytes] | None:
@@ -260,13 +114,17 @@ class Store:
         if tree is None:
             found = self.read_object(sha, "tree")
             if found is None:
-                raise Internal(f"tree {sha} is missing from the object database")
+                raise self.missing("tree", sha)
             tree = Tree.parse(found[1])
             self._remember(sha, tree)
         return tree
 
     def tree_at(self, tree: str, path: str) -> Tree | None:
-        """The tree at ``path`` below the tree ``tree``, resolved by git; None if absent."""
+        """The tree at ``path`` below the tree ``tree``, resolved by git.
+
+        None when git finds nothing there: the path is absent, or an object
+        on the way is missing (the caller walks down to tell which).
+        """
         found = self._catfile.read(f"{tree}:{path}")
         if found is None or found[1] != "tree":
             return None
@@ -289,59 +147,140 @@ class Store:
         """A blob's content."""
         return self.read_blobs([sha])[0]
 
-    def read_blobs(self, shas: list[str]) -> list[bytes]:
+    def read_blobs(self, shas: Sequence[str]) -> list[bytes]:
         """Several blobs' contents, read in one pipelined batch."""
         out = []
         for sha, found in zip(shas, self._catfile.read_many(shas), strict=True):
             if found is None or found[1] != "blob":
-                raise Internal(f"blob {sha} is missing from the object database")
+                raise self.missing("blob", sha)
             out.append(found[2])
         return out
 
+    def missing(self, obj_type: str, sha: str, ref: str = STATE_REF) -> InvalidState:
+        """The error for an object a ref needs that the object database lacks."""
+        return InvalidState(
+            f"{obj_type} {sha} of {ref} is missing from the object database "
+            "(pruned or damaged); restore a good tip from the reflog: "
+            f"`git reflog {ref}`, then `git update-ref {ref} <good commit>`",
+            {"ref": ref, "object": sha, "type": obj_type, **self._recovery(ref)},
+        )
+
+    def _recovery(self, ref: str) -> dict[str, Any]:
+        try:
+            return {"reflog_previous": previous_tips(self.repo.common_dir, ref)}
+        except GitorchError:
+            return {}
+
+    def document(self, blob: str, path: str) -> dict[str, Any]:
+        """The document stored as ``blob``; errors name ``path``.
+
+        One document is cheap to check: its blob must be in the object
+        database even when its parsed form is cached, so a damaged database
+        answers ``invalid_state`` here exactly as an uncached read would.
+        """
+        found = self._catfile.read_many([blob])[0]
+        if found is None or found[1] != "blob":
+            raise self.missing("blob", blob)
+        known = self.cache.docs([blob])
+        if blob in known:
+            return known[blob]
+        from gitorch.model.codec import load_doc
+
+        doc = load_doc(found[2], path)
+        self.cache.put_docs([(blob, doc)])
+        return doc
+
+    def documents(self, wanted: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+        """The documents stored as each ``(blob, path)``: cached, else parsed and cached."""
+        known = self.cache.docs([blob for blob, _ in wanted])
+        todo = [(blob, path) for blob, path in wanted if blob not in known]
+        if todo:
+            from gitorch.model.codec import load_doc
+
+            parsed = {}
+            for (blob, path), data in zip(
+                todo, self.read_blobs([blob for blob, _ in todo]), strict=True
+            ):
+                parsed[blob] = load_doc(data, path)
+            self.cache.put_docs(parsed.items())
+            known.update(parsed)
+        return [known[blob] for blob, _ in wanted]
+
     def tip(self) -> tuple[str | None, Commit | None]:
-        """The commit the state ref points at now."""
+        """The commit the state ref points at now; None when there is no state yet."""
+        self.repo.check()
         found = self.read_object(STATE_REF, "commit")
         if found is None:
+            target = self._ref_target(STATE_REF)
+            if target:
+                raise self.missing("commit", target)
             return None, None
         return found[0], parse_commit(found[1])
+
+    def _ref_target(self, ref: str) -> str:
+        """What ``ref`` names without reading the object ("" when the ref does not exist)."""
+        try:
+            return read_git(["rev-parse", "-q", "--verify", ref], self.repo.path).decode().strip()
+        except GitorchError:
+            return ""
 
     def snapshot(self) -> Snapshot:
         """The state as it is now."""
         commit, head = self.tip()
         return Snapshot(self, commit, head)
 
-    def protected_branch(self) -> str:
-        """The branch HEAD of the main worktree names; ``main`` when it names none."""
-        try:
-            with open(os.path.join(self.repo.common_dir, "HEAD"), encoding="utf-8") as handle:
-                head = handle.read().strip()
-        except OSError:
-            return "main"
-        prefix = "ref: refs/heads/"
-        return head[len(prefix) :] if head.startswith(prefix) else "main"
+    def snapshot_at(self, commit: str) -> Snapshot:
+        """The state as it was at one state commit."""
+        found = self.read_object(commit, "commit")
+        if found is None:
+            raise self.missing("commit", commit)
+        return Snapshot(self, found[0], parse_commit(found[1]))
+
+    def default_branch(self) -> str:
+        """The protected branch a new state starts with (see Repository.default_branch)."""
+        if self._default_branch is None:
+            self._default_branch = self.repo.default_branch()
+        return self._default_branch
+
+    def rewound(self) -> dict[str, int] | None:
+        """``{tip_version, highest_version}`` when the ref was moved back behind our commits."""
+        tip_version = self.snapshot().version
+        highest = highest_version(self.repo.common_dir, STATE_REF)
+        if highest > tip_version:
+            return {"tip_version": tip_version, "highest_version": highest}
+        return None
+
+    def iter_history(self, limit: int) -> Iterator[tuple[str, Commit]]:
+        """The newest ``limit`` state commits, newest first."""
+        commit, head = self.tip()
+        while commit is not None and head is not None and limit > 0:
+            yield commit, head
+            limit -= 1
+            if not head.parents:
+                return
+            commit = head.parents[0]
+            found = self.read_object(commit, "commit")
+            if found is None:
+                raise self.missing("commit", commit)
+            head = parse_commit(found[1])
 
     # -- writing ---------------------------------------------------------
     def ident(self) -> str:
         """``Name <email>`` for state commits: git's committer identity, else gitorch's."""
         if self._ident is None:
             try:
-                out = run_git(["var", "GIT_COMMITTER_IDENT"], self.repo.path).decode("utf-8")
+                out = read_git(["var", "GIT_COMMITTER_IDENT"], self.repo.path).decode("utf-8")
                 name_email = out.rsplit(" ", 2)[0].strip()
                 self._ident = name_email if "<" in name_email else _FALLBACK_IDENT
-            except Internal:
+            except (GitorchError, UnicodeDecodeError):
                 self._ident = _FALLBACK_IDENT
         return self._ident
 
     def _ref_updater(self) -> RefUpdater:
         if self._refs is None:
-            from gitorch.store.refs import STALE_LOCK_SECONDS, RefUpdater
+            from gitorch.store.refs import RefUpdater
 
-            stale = self._stale_lock_seconds
-            self._refs = RefUpdater(
-                self.repo.common_dir,
-                self.ident(),
-                stale if stale is not None else STALE_LOCK_SECONDS,
-            )
+            self._refs = RefUpdater(self.repo.path, self.repo.common_dir, self.repo.orch_dir)
         return self._refs
 
     def object_writer(self) -> ObjectWriter:
@@ -349,6 +288,14 @@ class Store:
         if self._writer is None:
             self._writer = ObjectWriter(self.repo.objects_dir, self.repo.path)
         return self._writer
+
+    def prepare_write(self) -> None:
+        """Do what is slow before taking the write lock: identity, imports, refs."""
+        self.repo.check()
+        self.ident()
+        self._ref_updater()
+        from gitorch.model import codec  # noqa: F401 - imported here, outside the lock
+        from gitorch.store import packing  # noqa: F401
 
     def transact(
         self, method: str, apply: Callable[[Transaction], T], *, session: str | None = None
@@ -359,63 +306,42 @@ class Store:
         outside the lock); it must do nothing but read and stage.
         """
         outcome: list[T] = []
-        last: list[tuple[Transaction, TreeBuilder]] = []
+        done: list[Transaction] = []
 
-        def build(commit: str | None, head: Commit | None) -> tuple[str, str] | None:
+        def build(commit: str | None, head: Commit | None) -> Made | None:
             tx = Transaction(self, commit, head, method, session)
             outcome[:] = [apply(tx)]
-            if not tx.staged:
-                last.clear()
+            done[:] = [tx]
+            if not tx.changed:
                 return None
-            builder = TreeBuilder(self.tree)
-            last[:] = [(tx, builder)]
-            return self._write_commit(tx, builder)
+            return self._commit(tx)
 
-        self.swap_ref(STATE_REF, build, reflog=True)
-        if last:
-            self._cache_written(*last[0])
+        made = self.swap_ref(STATE_REF, build)
+        if made is not None:
+            self._after_commit(lambda: self._cache_written(done[0], made.builder))
         return outcome[0]
 
-    def _cache_written(self, tx: Transaction, builder: TreeBuilder) -> None:
-        """Store the documents just committed in the document cache."""
-        shards: dict[tuple[str, str], list[str]] = {}
-        for directory, entity_id in tx.staged:
-            shards.setdefault((directory, shard_of(entity_id)), []).append(entity_id)
-        for (directory, shard), ids in shards.items():
-            tree = builder.tree_at[(directory, shard)]
-            entries = builder.trees[tree].entries
-            where = f"{directory}/{shard}"
-            if len(ids) == 1:
-                # One document: a file of its own, a cost that does not grow with the shard.
-                name = f"{ids[0]}.yaml"
-                self.doc_cache.write_doc(
-                    where, name, entries[name].sha, tx.staged[(directory, ids[0])]
-                )
-                continue
-            cache = self.doc_cache.shard(where)
-            for entity_id in ids:
-                name = f"{entity_id}.yaml"
-                cache.put(name, entries[name].sha, tx.staged[(directory, entity_id)])
-            cache.complete_for(tree, {name: entry.sha for name, entry in entries.items()})
-            cache.save()
-
-    def _write_commit(self, tx: Transaction, builder: TreeBuilder) -> tuple[str, str]:
+    def _commit(self, tx: Transaction) -> Made:
         from gitorch.model.codec import dump_doc
 
         changes: dict[Path, bytes | None] = {
             (directory, shard_of(entity_id), f"{entity_id}.yaml"): dump_doc(doc)
             for (directory, entity_id), doc in tx.staged.items()
         }
+        version = max(tx.version, highest_version(self.repo.common_dir, STATE_REF)) + 1
         meta = dict(tx.meta())
-        meta["state_version"] = tx.version + 1
+        meta["state_version"] = version
         changes[("meta.yaml",)] = dump_doc(meta)
-        if "config.yaml" not in tx.root():
-            changes[("config.yaml",)] = dump_doc(default_config(self.protected_branch()))
+        if tx.staged_config is not None:
+            changes[("config.yaml",)] = dump_doc(tx.staged_config)
+        elif "config.yaml" not in tx.root():
+            changes[("config.yaml",)] = dump_doc(default_config(self.default_branch()))
+        builder = TreeBuilder(self.tree)
         root_sha = builder.rebuild(self.tree(tx.head.tree) if tx.head else EMPTY_TREE, changes)
         subject = _subject(tx)
         message = (
             f"{subject}\n\nOrch-Method: {tx.method}\nOrch-Session: {tx.session or 'none'}\n"
-            f"Orch-State-Version: {meta['state_version']}\n"
+            f"Orch-State-Version: {version}\n"
         )
         parents = [tx.commit] if tx.commit else []
         commit_sha = builder.add(
@@ -423,7 +349,19 @@ class Store:
             format_commit(root_sha, parents, self.ident(), self.clock.now_ms() // 1000, message),
         )
         self.write_objects(builder)
-        return commit_sha, subject
+        tx.written_meta = meta
+        return Made(commit_sha, reflog_message(subject, version), builder)
+
+    def _cache_written(self, tx: Transaction, builder: TreeBuilder) -> None:
+        """Store the documents just committed in the cache, by their blob ids."""
+        root = builder.trees[builder.tree_at[()]].entries
+        items = [(root["meta.yaml"].sha, tx.written_meta)]
+        if tx.staged_config is not None:
+            items.append((root["config.yaml"].sha, tx.staged_config))
+        for (directory, entity_id), doc in tx.staged.items():
+            tree = builder.trees[builder.tree_at[(directory, shard_of(entity_id))]]
+            items.append((tree.entries[f"{entity_id}.yaml"].sha, doc))
+        self.cache.put_docs(items)
 
     def write_objects(self, builder: TreeBuilder) -> None:
         """Write a change's objects: loose, or one pack when there are many."""
@@ -439,60 +377,122 @@ class Store:
     def swap_ref(
         self,
         ref: str,
-        build: Callable[[str | None, Commit | None], tuple[str, str] | None],
+        build: Callable[[str | None, Commit | None], Made | None],
         *,
-        reflog: bool,
-    ) -> str | None:
+        reflog: bool = True,
+    ) -> Made | None:
         """Move ``ref`` to what ``build(current, commit)`` makes, under the write lock.
 
-        ``build`` writes its objects and returns ``(new commit, subject)``, or
-        None to leave the ref alone; it runs again when the ref moved.
+        ``build`` writes its objects and returns a ``Made``, or None to leave
+        the ref alone; it runs again when the ref moved, or when git found an
+        object missing (``git gc --prune=now`` racing us). Returns what was
+        committed, or None.
         """
         from gitorch.store import packing
         from gitorch.store.writelock import write_lock
 
+        self.prepare_write()
+        updater = self._ref_updater()
+        made: Made | None = None
         pack_now = False
-        with write_lock(self.repo.orch_dir):
+        gc: int | None = None
+        missing_seen = False
+        with write_lock(self.repo.orch_dir, wait=self.lock_wait):
             for _ in range(MAX_ATTEMPTS):
                 found = self.read_object(ref, "commit")
+                if found is None:
+                    target = self._ref_target(ref)
+                    if target:  # a ref on a missing commit is invalid_state, never a new start
+                        raise self.missing("commit", target, ref)
                 current, head = (found[0], parse_commit(found[1])) if found else (None, None)
                 before = self.object_writer().written
                 made = build(current, head)
                 if made is None:
-                    return current
-                new, subject = made
-                seconds = self.clock.now_ms() // 1000
-                if self._ref_updater().swap(
-                    ref, current, new, subject if reflog else None, seconds
-                ):
+                    return None
+                moved = updater.swap(ref, current, made.commit, made.message if reflog else None)
+                if moved.ok:
+                    self._after_commit(partial(self._freshen, made))
+                    gc = running_gc(self.repo.common_dir)
                     written = self.object_writer().written - before
-                    pack_now = packing.add_count(self.repo.orch_dir, written) >= self.pack_threshold
+                    try:
+                        count = packing.add_count(self.repo.orch_dir, written)
+                        pack_now = count >= self.pack_threshold
+                    except Exception as exc:  # noqa: BLE001 - committed: log, never fail
+                        self._log_after_commit(exc)
                     break
+                made = None
+                if moved.missing:
+                    # Housekeeping removed objects under us; never trust what we
+                    # remember of the object database after that.
+                    self._trees.clear()
+                    missing_seen = True
             else:
+                if missing_seen:
+                    raise Unavailable(
+                        f"objects of {ref} kept disappearing while writing (a concurrent "
+                        "`git gc --prune=now`?); nothing was written; try again",
+                        {"ref": ref},
+                    )
                 raise Conflict(f"{ref} kept moving; nothing was written", {"ref": ref})
+        if gc is not None and made is not None:
+            # A `git gc` that walked the refs before our move may still delete our
+            # objects: once it is over, write again whatever it took.
+            self._after_commit(partial(wait_for_gc, self.repo.common_dir, gc))
+            self._after_commit(partial(self._freshen, made))
         if pack_now:
-            packing.repack(self.repo.orch_dir, self.repo.path)
-        return new
+            self._after_commit(lambda: packing.repack(self.repo.orch_dir, self.repo.path))
+        return made
+
+    def _freshen(self, made: Made) -> None:
+        """Keep ``made``'s objects from a ``git prune`` that walked the refs before our move.
+
+        ``git gc --prune=now`` deletes loose objects older than its start that
+        no ref named when it walked them. Touching each object now gives it a
+        newer time than any such prune's cut-off, and writes again any object
+        one already removed, so the ref never stays on an incomplete commit.
+        """
+        writer = self.object_writer()
+        if len(made.builder.objects) <= BULK_OBJECTS:
+            for obj_type, data in made.builder.objects:
+                writer.write_loose(obj_type, data)
+            return
+        from gitorch.store.objects import object_id
+
+        shas = [object_id(obj_type, data) for obj_type, data in made.builder.objects]
+        present = self._catfile.read_many(shas)
+        for (obj_type, data), found in zip(made.builder.objects, present, strict=True):
+            if found is None:
+                writer.write_loose(obj_type, data)
+
+    def _after_commit(self, step: Callable[[], object]) -> None:
+        """Run a step that follows a committed change; its failure is logged, not raised."""
+        try:
+            step()
+        except Exception as exc:  # noqa: BLE001 - the change is committed; a failure here is not
+            self._log_after_commit(exc)
+
+    def _log_after_commit(self, exc: BaseException) -> None:
+        import traceback
+
+        try:
+            log_dir = os.path.join(self.repo.orch_dir, "log")
+            os.makedirs(log_dir, exist_ok=True)
+            with open(os.path.join(log_dir, "after-commit.log"), "a", encoding="utf-8") as log:
+                log.write("".join(traceback.format_exception(exc)))
+        except (OSError, GitorchError):
+            pass
 
     def close(self) -> None:
-        """Stop the git processes this store started."""
+        """Stop the git processes this store started and close the cache."""
         self._catfile.close()
-
-    def iter_history(self, limit: int) -> Iterator[tuple[str, Commit]]:
-        """The newest ``limit`` state commits, newest first."""
-        commit, head = self.tip()
-        while commit is not None and head is not None and limit > 0:
-            yield commit, head
-            limit -= 1
-            if not head.parents:
-                return
-            commit = head.parents[0]
-            found = self.read_object(commit, "commit")
-            head = parse_commit(found[1]) if found else None
+        if self._cache is not None:
+            self._cache.close()
 
 
 def _subject(tx: Transaction) -> str:
     ids = sorted({entity_id for _, entity_id in tx.staged})
+    if tx.staged_config is not None:
+        ids.insert(0, "config")
     shown = ", ".join(ids[:8])
     more = f" (+{len(ids) - 8} more)" if len(ids) > 8 else ""
-    return f"{tx.method} {shown}{more}"
+    return f"{tx.method} {shown}{more}".rstrip()
