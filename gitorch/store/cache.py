@@ -30,6 +30,22 @@ _BATCH = 900  # keys per query, below every SQLite's limit of bound parameters
 _TABLES = ("docs", "shards")
 
 
+def _sqlite() -> Any:
+    """The SQLite module: its C core when it can be had alone.
+
+    ``sqlite3`` itself adds date adapters (and the import of ``datetime``)
+    that a cache of JSON text never uses; a read pays for every import.
+    """
+    try:
+        import _sqlite3
+
+        return _sqlite3
+    except ImportError:  # pragma: no cover - an interpreter without the split module
+        import sqlite3
+
+        return sqlite3
+
+
 def _seal(key: str, body: str) -> int:
     return zlib.crc32(body.encode("utf-8", "surrogatepass"), zlib.crc32(key.encode("ascii")))
 
@@ -45,7 +61,7 @@ class Cache:
     def _connect(self) -> Any:
         if self._db is not None or self._broken:
             return self._db
-        import sqlite3
+        sqlite3 = _sqlite()
 
         assert self.path is not None
         for attempt in range(2):
@@ -54,8 +70,10 @@ class Cache:
                 self._prepare(db)
                 self._db = db
                 return db
+            except sqlite3.OperationalError:
+                break  # busy (another process is making it), unreadable: go without
             except sqlite3.DatabaseError:
-                # Not a database, or one of another shape: it is only a cache.
+                # Not a database, or a damaged one: it is only a cache.
                 self._remove_files()
                 if attempt:
                     break
@@ -66,14 +84,15 @@ class Cache:
 
     @staticmethod
     def _prepare(db: Any) -> None:
-        row = db.execute("PRAGMA user_version").fetchone()
-        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
-        fmt = None
-        if "format" in tables:
+        # A cache needs no durability: a row lost to a crash is computed again,
+        # and a damaged one fails its seal.
+        db.execute("PRAGMA synchronous=OFF")
+        try:
             found = db.execute("SELECT value FROM format").fetchone()
-            fmt = found[0] if found else None
-        if fmt == FORMAT and tables.issuperset(_TABLES) and row is not None:
-            return
+        except _sqlite().OperationalError:  # no such table: a new file
+            found = None
+        if found is not None and found[0] == FORMAT:
+            return  # a table of ours that is missing fails its query: the file is rebuilt
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("BEGIN IMMEDIATE")
         for table in (*_TABLES, "format"):
@@ -99,8 +118,7 @@ class Cache:
         db = self._connect()
         if db is None or not keys:
             return {}
-        import sqlite3
-
+        sqlite3 = _sqlite()
         found: dict[str, Any] = {}
         bad: list[str] = []
         try:
@@ -116,7 +134,13 @@ class Cache:
                         bad.append(key)
                     else:
                         found[key] = value
-        except sqlite3.DatabaseError:
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                self._reset()  # a table of ours went missing: make the file anew next time
+            return {}
+        except sqlite3.ProgrammingError:
+            return {}  # used from another thread: a miss, never a failure
+        except sqlite3.DatabaseError:  # damaged under us
             self._reset()
             return {}
         if bad:
@@ -127,27 +151,28 @@ class Cache:
         db = self._connect()
         if db is None:
             return
-        import sqlite3
-
+        sqlite3 = _sqlite()
         rows = []
-        for key, value in items:
-            body = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-            rows.append((key, body, _seal(key, body)))
+        try:
+            for key, value in items:
+                body = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+                rows.append((key, body, _seal(key, body)))
+        except (TypeError, ValueError):
+            return  # not JSON data: never cached, so never answered from the cache
         if not rows:
             return
         try:
             db.execute("BEGIN IMMEDIATE")
             db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?)", rows)  # noqa: S608
             db.execute("COMMIT")
-        except sqlite3.OperationalError:
-            _rollback(db)  # busy or full: the next read computes it again
+        except (sqlite3.OperationalError, sqlite3.ProgrammingError):
+            _rollback(db)  # busy, full, another thread: the next read computes it again
         except sqlite3.DatabaseError:
             self._reset()
 
     def _delete(self, table: str, keys: list[str]) -> None:
         db = self._db
-        import sqlite3
-
+        sqlite3 = _sqlite()
         try:
             db.executemany(f"DELETE FROM {table} WHERE key = ?", [(k,) for k in keys])  # noqa: S608
         except sqlite3.Error:

@@ -159,6 +159,11 @@ class CatFile:
         self._cwd = cwd
         self._child: GitProcess | None = None
 
+    def start(self) -> None:
+        """Start git now, so it starts up while the caller does something else."""
+        if self._child is None:
+            self._child = GitProcess(["cat-file", "--batch"], self._cwd, stdin=True)
+
     def read(self, name: str) -> tuple[str, str, bytes] | None:
         """``(sha, type, content)`` of the object ``name``, or None when it is missing."""
         return self.read_many([name])[0]
@@ -169,10 +174,9 @@ class CatFile:
         A chunk's requests stay far below a pipe's buffer, so writing them
         cannot block while git waits for us to read its answers.
         """
-        if self._child is None:
-            self._child = GitProcess(["cat-file", "--batch"], self._cwd, stdin=True)
+        self.start()
         child = self._child
-        assert child.stdin is not None
+        assert child is not None and child.stdin is not None
         out: list[tuple[str, str, bytes] | None] = []
         for start in range(0, len(names), _CHUNK):
             chunk = names[start : start + _CHUNK]

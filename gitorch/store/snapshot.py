@@ -9,7 +9,7 @@ never an empty or partial answer.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gitorch.model.config import SCHEMA_VERSION, default_config, initial_meta
 from gitorch.model.errors import InvalidState
@@ -127,11 +127,13 @@ class Snapshot:
                     found.append(entity_id)
         return sorted(found)
 
-    def docs(self, kind: Kind) -> list[dict[str, Any]]:
-        """Every raw document of ``kind``, in tree order (do not mutate them).
+    def docs(self, kind: Kind, check: Check | None = None) -> list[dict[str, Any]]:
+        """Every document of ``kind``, in tree order (do not mutate them).
 
-        A shard's documents come from the cache when its tree id is there;
-        the other shards are read, checked, and cached under their tree id.
+        ``check(doc, path)`` validates a document and returns the form to list
+        (a kind's schema check); its ``key`` names it in the cache. A shard's
+        checked documents come from the cache when its tree id is there; the
+        other shards are read, checked, and cached under their tree id.
         """
         shards = []
         for shard, entry in self._kind_tree(kind).items():
@@ -143,20 +145,36 @@ class Snapshot:
             return []
         self.meta()
         cache = self.store.cache
-        known = cache.shards([sha for _, sha in shards])
-        built = {
-            sha: self._read_shard(kind, shard, sha) for shard, sha in shards if sha not in known
+        suffix = f":{check.key}" if check is not None else ""
+        known = {
+            key.removesuffix(suffix): docs
+            for key, docs in cache.shards([sha + suffix for _, sha in shards]).items()
         }
-        if built:
-            cache.put_shards(built.items())
+        todo = [(shard, sha) for shard, sha in shards if sha not in known]
+        if todo:
+            # One batch for every shard not cached: one lookup of the parsed
+            # documents, one read of the blobs still missing, one write back.
+            placed = [(sha, self._shard_members(kind, shard, sha)) for shard, sha in todo]
+            wanted = [(blob, path) for _, members in placed for blob, path, _ in members]
+            docs = iter(self.store.documents(wanted))
+            built = {
+                sha: [
+                    _checked(_placed(next(docs), entity_id, path), path, check)
+                    for _, path, entity_id in members
+                ]
+                for sha, members in placed
+            }
+            cache.put_shards((sha + suffix, docs) for sha, docs in built.items())
+            known.update(built)
         out: list[dict[str, Any]] = []
         for _, sha in shards:
-            out.extend(known[sha] if sha in known else built[sha])
+            out.extend(known[sha])
         return out
 
-    def _read_shard(self, kind: Kind, shard: str, sha: str) -> list[dict[str, Any]]:
+    def _shard_members(self, kind: Kind, shard: str, sha: str) -> list[tuple[str, str, str]]:
+        """``(blob, path, id)`` of each document of a shard tree, checked against its place."""
         where = f"{kind.directory}/{shard}"
-        wanted = []
+        members = []
         for name, entry in self.store.read_tree(sha).items():
             path = f"{where}/{name}"
             entity_id = name.removesuffix(_SUFFIX)
@@ -172,16 +190,26 @@ class Snapshot:
                     f"(expected {where}/{kind.prefix}-{shard}xxxxxx{_SUFFIX})",
                     {"path": path},
                 )
-            wanted.append((entry.sha, path, entity_id))
-        docs = self.store.documents([(blob, path) for blob, path, _ in wanted])
-        return [
-            _placed(doc, entity_id, path)
-            for doc, (_, path, entity_id) in zip(docs, wanted, strict=True)
-        ]
+            members.append((entry.sha, path, entity_id))
+        return members
 
     def kinds_present(self) -> list[str]:
         """Directories of the state tree that hold entities."""
         return sorted(name for name, entry in self.root().items() if entry.mode == TREE_MODE)
+
+
+class Check(Protocol):
+    """A document check a listing applies and caches: a kind's schema."""
+
+    key: str  # names the check in the cache: changes whenever the check does
+
+    def __call__(self, doc: dict[str, Any], path: str) -> dict[str, Any]:
+        """The document as listed; ``invalid_state`` naming ``path`` if it does not fit."""
+        ...
+
+
+def _checked(doc: dict[str, Any], path: str, check: Check | None) -> dict[str, Any]:
+    return check(doc, path) if check is not None else doc
 
 
 def _placed(doc: dict[str, Any], entity_id: str, path: str) -> dict[str, Any]:
@@ -266,10 +294,13 @@ class Transaction(Snapshot):
                 found.add(entity_id)
         return sorted(found)
 
-    def docs(self, kind: Kind) -> list[dict[str, Any]]:
+    def docs(self, kind: Kind, check: Check | None = None) -> list[dict[str, Any]]:
         """Stored documents with the staged ones in their place."""
         staged = {eid: doc for (d, eid), doc in self.staged.items() if d == kind.directory}
+        stored = super().docs(kind, check)
         if not staged:
-            return super().docs(kind)
-        merged = [doc for doc in super().docs(kind) if doc.get("id") not in staged]
-        return merged + list(staged.values())
+            return stored
+        merged = [doc for doc in stored if doc.get("id") not in staged]
+        return merged + [
+            _checked(doc, f"{kind.directory}/{eid}", check) for eid, doc in staged.items()
+        ]

@@ -208,6 +208,7 @@ class Store:
 
     def tip(self) -> tuple[str | None, Commit | None]:
         """The commit the state ref points at now; None when there is no state yet."""
+        self._catfile.start()  # starts up while rev-parse runs
         self.repo.check()
         found = self.read_object(STATE_REF, "commit")
         if found is None:
