@@ -176,7 +176,8 @@ class CatFile:
         """
         self.start()
         child = self._child
-        assert child is not None and child.stdin is not None
+        assert child is not None
+        assert child.stdin is not None
         out: list[tuple[str, str, bytes] | None] = []
         for start in range(0, len(names), _CHUNK):
             chunk = names[start : start + _CHUNK]
