@@ -309,6 +309,9 @@ def test_a_rewound_state_ref_never_reuses_a_version(repo: Path) -> None:
         first = git(repo, "rev-list", "--reverse", STATE_REF).split()[0]
         git(repo, "update-ref", STATE_REF, first)  # a foreign rewind to version 1
         assert orch.store.rewound() == {"tip_version": 1, "highest_version": 3}
+        board = run(repo, "status", "--format", "json").out["status"]
+        assert board["rewound"] == {"tip_version": 1, "highest_version": 3}
+        assert "rewound to version 1" in run(repo, "status").stdout
         new_task(orch, "after the rewind")
         assert orch.store.snapshot().version == 4
         assert orch.store.rewound() is None

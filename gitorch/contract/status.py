@@ -14,6 +14,11 @@ STATUS = {
         "commit": {"type": ["string", "null"]},
         "counts": {"type": "object"},
         "recent_changes": {"type": "array", "items": {"type": "object"}},
+        "rewound": {
+            "type": ["object", "null"],
+            "description": "Set when the state ref was moved back behind versions it held "
+            "(tip_version, highest_version); the next change continues after the highest.",
+        },
     },
 }
 

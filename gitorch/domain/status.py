@@ -46,5 +46,6 @@ def summary(ctx: Context, *, history: int = 5) -> dict[str, Any]:
             "commit": view.commit,
             "counts": counts,
             "recent_changes": changes,
+            "rewound": ctx.store.rewound(),
         }
     }

@@ -52,6 +52,13 @@ def board(status: dict[str, Any]) -> str:
         + (f"  at {status['commit'][:12]}" if status.get("commit") else "  (empty)"),
         "",
     ]
+    rewound = status.get("rewound")
+    if rewound:
+        lines += [
+            f"warning: the state was rewound to version {rewound['tip_version']} after it had "
+            f"reached {rewound['highest_version']} (see git reflog orchestrator/state)",
+            "",
+        ]
     counts: dict[str, Any] = status.get("counts", {})
     if counts:
         rows = [
