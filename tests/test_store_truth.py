@@ -18,7 +18,7 @@ import yaml
 
 from gitorch.api import Orchestrator
 from gitorch.model.clock import ManualClock
-from gitorch.model.errors import InvalidState, Unavailable
+from gitorch.model.errors import Forbidden, InvalidState, Unavailable
 from gitorch.model.ids import KINDS, shard_of
 from gitorch.store import objects as objects_module
 from gitorch.store import packing
@@ -493,3 +493,36 @@ def test_git_messages_are_matched_under_any_locale(
     result = run(nowhere, "task.list")
     assert result.code == 1
     assert result.out["error"]["code"] == "not_found"
+
+
+def test_a_reference_transaction_hook_that_refuses_is_forbidden_and_moves_nothing(
+    repo: Path,
+) -> None:
+    with Orchestrator(repo) as orch:
+        new_task(orch)
+    tip = git(repo, "rev-parse", STATE_REF)
+    lines = len(git(repo, "reflog", STATE_REF).splitlines())
+    hook = repo / ".git" / "hooks" / "reference-transaction"
+    hook.write_text(
+        '#!/bin/sh\n[ "$1" = prepared ] && grep -q orchestrator/state && exit 1\nexit 0\n'
+    )
+    hook.chmod(0o755)
+    with Orchestrator(repo) as orch, pytest.raises(Forbidden, match="reference-transaction"):
+        new_task(orch, "vetoed")
+    assert git(repo, "rev-parse", STATE_REF) == tip
+    assert len(git(repo, "reflog", STATE_REF).splitlines()) == lines
+
+
+def test_a_malformed_tree_is_invalid_state(repo: Path) -> None:
+    with Orchestrator(repo) as orch:
+        new_task(orch)
+    junk = git(
+        repo, "hash-object", "-t", "tree", "--literally", "-w", "--stdin", input=b"junk"
+    ).strip()
+    tip = git(repo, "rev-parse", STATE_REF).strip()
+    commit = git(repo, "commit-tree", junk, "-p", tip, "-m", "junk").strip()
+    git(repo, "update-ref", STATE_REF, commit)
+    result = run(repo, "task.list")
+    assert result.code == 1
+    assert result.out["error"]["code"] == "invalid_state"
+    assert junk in result.out["error"]["message"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
-from gitorch.model.errors import GitorchError, Internal, NotFound, Unavailable
+from gitorch.model.errors import Forbidden, GitorchError, Internal, NotFound, Unavailable
 
 _DISK_FULL = ("No space left on device", "Disk quota exceeded", "Read-only file system")
 
@@ -144,6 +144,8 @@ def git_error(args: Sequence[str], cwd: str, code: int, raw_stderr: bytes) -> Gi
     for reason in _DISK_FULL:
         if reason in stderr:
             return Unavailable(f"git {args[0]} failed: {reason.lower()} ({cwd})", details)
+    if "aborted by hook" in stderr or "reference-transaction hook" in stderr:
+        return Forbidden(f"a reference-transaction hook refused the change: {stderr}", details)
     if "dubious ownership" in stderr:
         return Unavailable(f"git refuses the repository at {cwd}: {stderr}", details)
     return Internal(f"git {args[0]} failed: {stderr or f'exit {code}'}", details)

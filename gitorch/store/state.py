@@ -115,7 +115,7 @@ class Store:
             found = self.read_object(sha, "tree")
             if found is None:
                 raise self.missing("tree", sha)
-            tree = Tree.parse(found[1])
+            tree = _parse_tree(sha, found[1])
             self._remember(sha, tree)
         return tree
 
@@ -130,7 +130,7 @@ class Store:
             return None
         cached = self._trees.get(found[0])
         if cached is None:
-            cached = Tree.parse(found[2])
+            cached = _parse_tree(found[0], found[2])
             self._remember(found[0], cached)
         return cached
 
@@ -488,6 +488,17 @@ class Store:
         self._catfile.close()
         if self._cache is not None:
             self._cache.close()
+
+
+def _parse_tree(sha: str, data: bytes) -> Tree:
+    try:
+        return Tree.parse(data)
+    except (ValueError, IndexError):
+        raise InvalidState(
+            f"tree {sha} of {STATE_REF} is malformed; restore a good tip from "
+            f"`git reflog {STATE_REF}`",
+            {"ref": STATE_REF, "object": sha},
+        ) from None
 
 
 def _subject(tx: Transaction) -> str:
