@@ -2,7 +2,9 @@
 
 Every method of the registry is also a method of ``Orchestrator`` with its
 dots turned into underscores: ``orch.task_create(level="case", title="...")``.
-The command line is a thin layer over this class.
+The command line, MCP and the Python API all call through ``call_method``,
+the one place that binds parameters, opens the transaction a writing method
+runs in, and names the session a call acts for.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from gitorch.contract.method import Method
+from gitorch.contract.method import EFFECTS, READ, WRITE, Method
 from gitorch.contract.registry import METHODS, lookup
+from gitorch.domain import liveness
 from gitorch.domain.context import Context
 from gitorch.model.clock import Clock, SystemClock
+from gitorch.model.errors import GitorchError, Internal
 from gitorch.store.repository import Repository
 from gitorch.store.state import Store
 
@@ -26,8 +30,12 @@ class Orchestrator:
 
     ``clock`` and ``random`` (a function returning 5 random bytes) make
     time and ids deterministic; ``session`` is the session calls act for
-    when they name none. Close it, or use it as a context manager, to stop
-    the git process it reads through.
+    when they name none. ``cache=False`` reads every document from git;
+    ``lock_wait`` is how long a writer waits for the write lock. Close it,
+    or use it as a context manager, to stop the git process it reads
+    through. Without ``clock``/``random``, a process started with
+    ``GIT_ORCH_TESTING=1`` takes them from ``GIT_ORCH_TEST_NOW`` and
+    ``GIT_ORCH_TEST_SEED`` (for tests only: see gitorch.surfaces.testing).
     """
 
     def __init__(
@@ -41,14 +49,15 @@ class Orchestrator:
         cache: bool = True,
         lock_wait: float | None = None,
     ) -> None:
-        self.clock = clock or SystemClock()
+        if clock is None or random is None:
+            from gitorch.model.testing import test_clock, test_random
+
+            clock = clock or test_clock() or SystemClock()
+            random = random or test_random()
+        self.clock = clock
         self.repo = Repository(repo_path)
         self.store = Store(
-            self.repo,
-            self.clock,
-            pack_threshold=pack_threshold,
-            cache=cache,
-            lock_wait=lock_wait,
+            self.repo, self.clock, pack_threshold=pack_threshold, cache=cache, lock_wait=lock_wait
         )
         self.context = Context(self.store, self.clock, random=random, session=session)
 
@@ -61,7 +70,35 @@ class Orchestrator:
     ) -> dict[str, Any]:
         """Call a declared method; ``from_command_line`` reads values as the CLI gives them."""
         bound = method.bind(params, from_command_line=from_command_line)
-        return method.handler_function()(self.context, **bound)
+        handler = method.handler_function()  # imported before any lock is taken
+        acting = liveness.acting_session(self.context, method.acting_session(bound))
+        ctx = self.context.for_call(method.name, acting)
+        try:
+            if method.access == WRITE:
+                result = ctx.transact(lambda tx: handler(ctx, tx, **bound))
+                liveness.touch(ctx, wrote=True)
+            elif method.access == READ:
+                result = handler(ctx, ctx.read(), **bound)
+                liveness.touch(ctx, wrote=False)
+            else:
+                assert method.access == EFFECTS, method.access
+                result = handler(ctx, **bound)
+                liveness.touch(ctx, wrote=True)
+        except GitorchError:
+            raise
+        except OSError as exc:
+            # The outside world failed under us (a disk, a vanished directory): the
+            # API raises only GitorchErrors.
+            from gitorch.model.errors import Unavailable
+
+            raise Unavailable(
+                f"{method.name}: {exc.strerror or exc}"
+                + (f": {exc.filename}" if getattr(exc, "filename", None) else ""),
+                {"errno": exc.errno},
+            ) from None
+        if not isinstance(result, dict):
+            raise Internal(f"{method.name} returned {type(result).__name__}, not an object")
+        return result
 
     def __getattr__(self, attribute: str) -> Callable[..., dict[str, Any]]:
         name = _BY_ATTRIBUTE.get(attribute)

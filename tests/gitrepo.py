@@ -38,15 +38,34 @@ class Result(NamedTuple):
     stderr: str
 
 
-def orch(repo: Path | str, *args: str, stdin: str | None = None, cwd: Path | None = None) -> Result:
+def orch(
+    repo: Path | str,
+    *args: str,
+    stdin: str | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> Result:
     """Run ``git orch ARGS`` in ``repo`` (or ``cwd``) as a subprocess, the way agents do."""
+    return command(["git", "orch", *args], cwd or repo, stdin=stdin, env=env)
+
+
+def sh(repo: Path | str, script: str, env: dict[str, str] | None = None) -> Result:
+    """Run a shell script in ``repo`` (for redirections a test needs, such as ``>&-``)."""
+    return command(["sh", "-c", script], repo, env=env)
+
+
+def command(
+    argv: list[str], cwd: Path | str, *, stdin: str | None = None, env: dict[str, str] | None = None
+) -> Result:
+    """Run ``argv`` in ``cwd``; its exit code, its stdout as JSON when it is JSON, both streams."""
     proc = subprocess.run(
-        ["git", "orch", *args],
-        cwd=str(cwd or repo),
+        argv,
+        cwd=str(cwd),
         input=stdin,
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, **env} if env else None,
     )
     try:
         out = json.loads(proc.stdout) if proc.stdout.strip() else {}

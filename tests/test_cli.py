@@ -196,9 +196,14 @@ ERROR_CASES = [
     ErrorCase("unknown_id_prefix", ("task.get", "--task-id", "zzzz"), 1, "not_found"),
     ErrorCase("malformed_id_kind_only", ("task.get", "--task-id", "tsk-"), 1, "invalid_params"),
     ErrorCase(
-        "malformed_id_other_kind", ("task.get", "--task-id", "ses-4k2m"), 1, "invalid_params"
+        "id_of_another_kind_matches_nothing", ("task.get", "--task-id", "ses-4k2m"), 1, "not_found"
     ),
-    ErrorCase("malformed_id_letters", ("task.get", "--task-id", "tsk-!!"), 1, "invalid_params"),
+    ErrorCase(
+        "id_with_odd_letters_matches_nothing", ("task.get", "--task-id", "tsk-!!"), 1, "not_found"
+    ),
+    ErrorCase(
+        "long_id_matches_nothing", ("task.get", "--task-id", "tsk-doesnotexist"), 1, "not_found"
+    ),
     ErrorCase(
         "call_malformed_json", ("call", "task.create", "--params", "{bad"), 2, "invalid_params"
     ),

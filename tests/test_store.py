@@ -14,7 +14,7 @@ from gitorch.api import Orchestrator
 from gitorch.domain.tasks import create_many
 from gitorch.model.clock import ManualClock
 from gitorch.model.errors import InvalidState, Unavailable
-from gitorch.model.ids import KINDS
+from gitorch.model.kinds import KINDS
 from gitorch.store.live import LiveRef
 from gitorch.store.notes import Notes
 from gitorch.store.repository import STATE_REF
@@ -176,7 +176,10 @@ def test_a_ref_lock_that_is_not_provably_ours_is_never_removed(repo: Path, owner
 
 def test_bulk_changes_are_written_as_one_pack(orch: Orchestrator, repo: Path) -> None:
     before = loose_objects(repo)
-    ids = create_many(orch.context, [{"level": "case", "title": f"t{i}"} for i in range(400)])
+    ids = create_many(
+        orch.context.for_call("task.import", None),
+        [{"level": "case", "title": f"t{i}"} for i in range(400)],
+    )
     assert len(ids) == 400
     assert loose_objects(repo) == before
     assert orch.call("task.list")["total"] == 400

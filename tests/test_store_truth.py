@@ -19,7 +19,8 @@ import yaml
 from gitorch.api import Orchestrator
 from gitorch.model.clock import ManualClock
 from gitorch.model.errors import Forbidden, InvalidState, Unavailable
-from gitorch.model.ids import KINDS, shard_of
+from gitorch.model.ids import shard_of
+from gitorch.model.kinds import KINDS
 from gitorch.store import objects as objects_module
 from gitorch.store import packing
 from gitorch.store.repository import STATE_REF

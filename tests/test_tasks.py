@@ -85,9 +85,21 @@ def test_ids_resolve_by_unique_prefix_as_git_hashes_do(prefix_orch: Orchestrator
     assert info.value.details["matches"] == [one["id"], two["id"]]
 
 
-@pytest.mark.parametrize("text", ["", "tsk-", "nod-10", "xyz!", "tsk-1i"])
-def test_a_malformed_id_is_invalid_params(orch: Orchestrator, text: str) -> None:
+@pytest.mark.parametrize("text", ["", "  ", "tsk-"])
+def test_an_empty_id_is_invalid_params(orch: Orchestrator, text: str) -> None:
     with pytest.raises(InvalidParams):
+        orch.call("task.get", {"task_id": text})
+
+
+@pytest.mark.parametrize(
+    "text", ["nod-10", "xyz!", "tsk-1i", "tsk-doesnotexist", "zzz-1234", "ses-4k2m", "日本"]
+)
+def test_an_id_that_matches_nothing_is_not_found_whatever_its_form(
+    orch: Orchestrator, text: str
+) -> None:
+    """Regression: tsk-doesnotexist answered invalid_params."""
+    create(orch, "epic")
+    with pytest.raises(NotFound):
         orch.call("task.get", {"task_id": text})
 
 

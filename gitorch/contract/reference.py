@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from gitorch.contract.method import Method
-from gitorch.contract.params import ENUM
+from gitorch.contract.params import Choice, Param, Text
 from gitorch.contract.registry import METHODS
 
 BEGIN = (
@@ -18,11 +18,13 @@ BEGIN = (
 END = "<!-- END METHOD REFERENCE -->"
 
 
-def _type(kind: str, method: Method, name: str) -> str:
-    param = method.param(name)
-    if kind == ENUM and param is not None and param.enum is not None:
-        return " \\| ".join(f"`{member.value}`" for member in param.enum)
-    return kind
+def _type(param: Param) -> str:
+    kind = param.kind
+    if isinstance(kind, Choice):
+        return " \\| ".join(f"`{member.value}`" for member in kind.enum)
+    if isinstance(kind, Text):
+        return f"string, ≤ {kind.limit:,} chars"
+    return kind.type_name
 
 
 def method_markdown(method: Method) -> str:
@@ -33,11 +35,12 @@ def method_markdown(method: Method) -> str:
         for param in method.params:
             default = "" if param.default is None else f"`{param.default}`"
             lines.append(
-                f"| `{param.option}` | {_type(param.kind, method, param.name)} | "
+                f"| `{param.option}` | {_type(param)} | "
                 f"{'yes' if param.required else ''} | {default} | {param.help} |"
             )
         lines.append("")
-    lines += [f'Returns `{{"{method.result}": ...}}`.', ""]
+    keys = ", ".join(f'"{key}": ...' for key in method.result_keys())
+    lines += [f"Returns `{{{keys}}}`.", ""]
     return "\n".join(lines)
 
 

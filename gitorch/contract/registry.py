@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from gitorch.contract import status, tasks
+from gitorch.contract import config, status, tasks
 from gitorch.contract.method import Method
 from gitorch.model.errors import UsageError
 
 METHODS: dict[str, Method] = {
-    method.name: method for module in (tasks, status) for method in module.METHODS
+    method.name: method for module in (tasks, config, status) for method in module.METHODS
 }
 
 

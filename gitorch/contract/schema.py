@@ -1,17 +1,16 @@
-"""JSON Schema of stored entities, made from the model's field tables."""
+"""JSON Schema of stored entities, made from the model's kind declarations."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from gitorch.model.fields import Field
+from gitorch.model.kinds import EntityKind
 
 
-def entity_schema(fields: Sequence[Field], description: str) -> dict[str, Any]:
+def entity_schema(kind: EntityKind) -> dict[str, Any]:
     """An entity's fields as a JSON Schema object."""
     properties: dict[str, Any] = {}
-    for field in fields:
+    for field in kind.fields:
         shape = field.shape
         prop: dict[str, Any]
         if not isinstance(shape, str):
@@ -27,12 +26,15 @@ def entity_schema(fields: Sequence[Field], description: str) -> dict[str, Any]:
         properties[field.name] = prop
     return {
         "type": "object",
-        "description": description,
+        "description": kind.description,
         "properties": properties,
-        "required": [field.name for field in fields if not field.optional],
+        "required": [field.name for field in kind.fields if not field.optional],
     }
 
 
 def list_schema(item: dict[str, Any]) -> dict[str, Any]:
     """A list of ``item``."""
     return {"type": "array", "items": item}
+
+
+TOTAL = ("total", {"type": "integer", "description": "How many match, before any limit."})

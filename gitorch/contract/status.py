@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gitorch.contract.method import Method
-from gitorch.contract.params import INTEGER, Param
+from gitorch.contract.params import Integer, Param
 
 STATUS = {
     "type": "object",
@@ -14,6 +14,7 @@ STATUS = {
         "commit": {"type": ["string", "null"]},
         "counts": {"type": "object"},
         "recent_changes": {"type": "array", "items": {"type": "object"}},
+        "protected_branch": {"type": "string", "description": "The branch only the queue moves."},
         "rewound": {
             "type": ["object", "null"],
             "description": "Set when the state ref was moved back behind versions it held "
@@ -26,7 +27,7 @@ METHODS = (
     Method(
         "status",
         "A summary of the state for people (--format json for the object).",
-        (Param("history", INTEGER, "How many recent changes to show.", default=5),),
+        (Param("history", Integer(0, 1000), "How many recent changes to show.", default=5),),
         "status",
         STATUS,
         "gitorch.domain.status:summary",

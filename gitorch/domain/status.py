@@ -6,16 +6,15 @@ from typing import Any
 
 from gitorch.domain.context import Context
 from gitorch.model.clock import format_ts
-from gitorch.model.ids import KINDS
+from gitorch.model.kinds import BY_DIRECTORY
+from gitorch.store.state import Snapshot
 
 
-def summary(ctx: Context, *, history: int = 5) -> dict[str, Any]:
+def summary(ctx: Context, view: Snapshot, *, history: int = 5) -> dict[str, Any]:
     """Counts by kind and status, the state version, and the latest changes."""
-    view = ctx.read()
-    directories = {kind.directory: kind for kind in KINDS.values()}
     counts: dict[str, dict[str, Any]] = {}
     for directory in view.kinds_present():
-        kind = directories.get(directory)
+        kind = BY_DIRECTORY.get(directory)
         if kind is None:
             continue
         by_status: dict[str, int] = {}
@@ -25,7 +24,7 @@ def summary(ctx: Context, *, history: int = 5) -> dict[str, Any]:
             by_status[key] = by_status.get(key, 0) + 1
         counts[kind.name] = {"total": len(docs), "by_status": dict(sorted(by_status.items()))}
     changes = []
-    for commit, head in ctx.store.iter_history(max(history, 0)):
+    for commit, head in ctx.store.iter_history(history):
         trailers = dict(
             line.split(": ", 1) for line in head.message.splitlines() if line.startswith("Orch-")
         )
@@ -47,5 +46,6 @@ def summary(ctx: Context, *, history: int = 5) -> dict[str, Any]:
             "counts": counts,
             "recent_changes": changes,
             "rewound": ctx.store.rewound(),
+            "protected_branch": view.config().get("protected_branch"),
         }
     }

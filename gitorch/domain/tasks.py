@@ -8,12 +8,10 @@ from gitorch.domain import entities
 from gitorch.domain.context import Context
 from gitorch.model.enums import TaskLevel, TaskStatus
 from gitorch.model.errors import InvalidParams, PreconditionFailed
-from gitorch.model.ids import KINDS
-from gitorch.model.task import STATUS_MOVES, TASK_SCHEMA, may_nest
+from gitorch.model.kinds import SESSION, TASK
+from gitorch.model.task import STATUS_MOVES, may_nest
 from gitorch.store.state import Snapshot, Transaction
 
-TASK = KINDS["task"]
-SESSION = KINDS["session"]
 TITLE_LIMIT = 1000
 
 
@@ -51,7 +49,7 @@ def _stage_new(
 ) -> dict[str, Any]:
     parent = None
     if parent_id is not None:
-        parent = entities.find(tx, TASK, parent_id, "parent_id", TASK_SCHEMA)
+        parent = entities.find(tx, TASK, parent_id, "parent_id")
         if not may_nest(level, TaskLevel(parent["level"])):
             raise InvalidParams(
                 f"a {level} cannot nest under {_article(parent['level'])} (a parent must be of a "
@@ -80,6 +78,7 @@ def _stage_new(
 
 def create(
     ctx: Context,
+    tx: Transaction,
     *,
     level: TaskLevel,
     title: str,
@@ -90,23 +89,18 @@ def create(
     next_action: str | None = None,
 ) -> dict[str, Any]:
     """Create a task; a parent must be of a higher level."""
-    _title(title)
-
-    def apply(tx: Transaction) -> dict[str, Any]:
-        doc = _stage_new(
-            ctx,
-            tx,
-            level=level,
-            title=title,
-            parent_id=parent_id,
-            priority=priority,
-            assignee_session=assignee_session,
-            summary=summary,
-            next_action=next_action,
-        )
-        return {"task": _out(doc)}
-
-    return ctx.transact("task.create", apply)
+    doc = _stage_new(
+        ctx,
+        tx,
+        level=level,
+        title=title,
+        parent_id=parent_id,
+        priority=priority,
+        assignee_session=assignee_session,
+        summary=summary,
+        next_action=next_action,
+    )
+    return {"task": _out(doc)}
 
 
 def create_many(ctx: Context, specs: list[dict[str, Any]]) -> list[str]:
@@ -114,6 +108,7 @@ def create_many(ctx: Context, specs: list[dict[str, Any]]) -> list[str]:
 
     Each spec holds ``task.create``'s parameters; a ``parent_id`` may name
     a task created earlier in the same call. All or nothing. Returns the ids.
+    The commit is named by ``ctx.method`` (``ctx.for_call("task.import", None)``).
     """
 
     def apply(tx: Transaction) -> list[str]:
@@ -132,16 +127,17 @@ def create_many(ctx: Context, specs: list[dict[str, Any]]) -> list[str]:
             for spec in specs
         ]
 
-    return ctx.transact("task.import", apply)
+    return ctx.transact(apply)
 
 
-def get(ctx: Context, *, task_id: str) -> dict[str, Any]:
+def get(ctx: Context, view: Snapshot, *, task_id: str) -> dict[str, Any]:
     """One task by id or unique id prefix."""
-    return {"task": _out(entities.find(ctx.read(), TASK, task_id, "task_id", TASK_SCHEMA))}
+    return {"task": _out(entities.find(view, TASK, task_id, "task_id"))}
 
 
 def list_tasks(
     ctx: Context,
+    view: Snapshot,
     *,
     level: TaskLevel | None = None,
     status: TaskStatus | None = None,
@@ -150,14 +146,13 @@ def list_tasks(
     limit: int | None = None,
 ) -> dict[str, Any]:
     """Tasks that match every filter given: priority first (higher first), then oldest first."""
-    view = ctx.read()
     parent = entities.resolve_id(view, TASK, parent_id, "parent_id") if parent_id else None
     assignee = _session(view, assignee_session, "assignee_session")
     if limit is not None and limit < 0:
         raise InvalidParams("limit: must not be negative", {"param": "limit"})
     tasks = [
         doc
-        for doc in entities.load_all(view, TASK, TASK_SCHEMA)
+        for doc in entities.load_all(view, TASK)
         if (level is None or doc["level"] == level)
         and (status is None or doc["status"] == status)
         and (parent is None or doc["parent_id"] == parent)
@@ -172,6 +167,7 @@ def list_tasks(
 
 def update(
     ctx: Context,
+    tx: Transaction,
     *,
     task_id: str,
     status: TaskStatus | None = None,
@@ -184,39 +180,35 @@ def update(
     """Change a task; a status moves todo -> in_progress -> done, or to blocked/cancelled."""
     if title is not None:
         _title(title)
-
-    def apply(tx: Transaction) -> dict[str, Any]:
-        doc = entities.find(tx, TASK, task_id, "task_id", TASK_SCHEMA)
-        values: dict[str, Any] = {}
-        if status is not None and status != doc["status"]:
-            current = TaskStatus(doc["status"])
-            allowed = STATUS_MOVES[current]
-            if status not in allowed:
-                raise PreconditionFailed(
-                    f"task {doc['id']} is {current}; it cannot move to {status}",
-                    {
-                        "id": doc["id"],
-                        "from": current.value,
-                        "to": status.value,
-                        "allowed": sorted(s.value for s in allowed),
-                    },
-                )
-            values["status"] = status.value
-        if title is not None:
-            values["title"] = title
-        if priority is not None:
-            values["priority"] = priority
-        if assignee_session is not None:
-            values["assignee_session"] = _session(tx, assignee_session, "assignee_session")
-        if summary is not None:
-            values["summary"] = summary
-        if next_action is not None:
-            values["next_action"] = next_action
-        return {"task": _out(entities.change(ctx, tx, TASK, doc, values))}
-
-    return ctx.transact("task.update", apply)
+    doc = entities.find(tx, TASK, task_id, "task_id")
+    values: dict[str, Any] = {}
+    if status is not None and status != doc["status"]:
+        current = TaskStatus(doc["status"])
+        allowed = STATUS_MOVES[current]
+        if status not in allowed:
+            raise PreconditionFailed(
+                f"task {doc['id']} is {current}; it cannot move to {status}",
+                {
+                    "id": doc["id"],
+                    "from": current.value,
+                    "to": status.value,
+                    "allowed": sorted(s.value for s in allowed),
+                },
+            )
+        values["status"] = status.value
+    if title is not None:
+        values["title"] = title
+    if priority is not None:
+        values["priority"] = priority
+    if assignee_session is not None:
+        values["assignee_session"] = _session(tx, assignee_session, "assignee_session")
+    if summary is not None:
+        values["summary"] = summary
+    if next_action is not None:
+        values["next_action"] = next_action
+    return {"task": _out(entities.change(ctx, tx, TASK, doc, values))}
 
 
 def _out(doc: dict[str, Any]) -> dict[str, Any]:
     """A task as methods return it: the fields in a stable order."""
-    return TASK_SCHEMA.ordered(doc)
+    return TASK.schema.ordered(doc)

@@ -9,7 +9,7 @@ The first two characters of the random part shard the state tree.
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
+from typing import Protocol
 
 from gitorch.model.errors import InvalidParams
 
@@ -18,32 +18,12 @@ RANDOM_LEN = 8
 SHARD_LEN = 2
 
 
-class Kind(NamedTuple):
-    """A kind of entity: its name, its directory in the state tree, its id prefix."""
+class Kind(Protocol):
+    """What ids need of an entity kind (see gitorch.model.kinds)."""
 
     name: str
-    directory: str
     prefix: str
 
-
-KINDS: dict[str, Kind] = {
-    kind.name: kind
-    for kind in (
-        Kind("task", "tasks", "tsk"),
-        Kind("session", "sessions", "ses"),
-        Kind("node", "nodes", "nod"),
-        Kind("edge", "edges", "edg"),
-        Kind("checklist", "checklists", "chk"),
-        Kind("snapshot", "snapshots", "snp"),
-        Kind("worktree", "worktrees", "wtr"),
-        Kind("thread", "threads", "thr"),
-        Kind("lock", "locks", "lck"),
-        Kind("current_ref", "refs", "ref"),
-        Kind("merge_request", "merge_requests", "mrq"),
-        Kind("review", "reviews", "rvw"),
-        Kind("main_merge", "main_queue", "mmr"),
-    )
-}
 
 _LETTERS = frozenset(ALPHABET)
 
@@ -78,17 +58,26 @@ def shard_of(entity_id: str) -> str:
     return entity_id.split("-", 1)[1][:SHARD_LEN]
 
 
-def parse_prefix(kind: Kind, text: str, param: str) -> str:
-    """The random-part prefix named by ``text`` (``tsk-4k2m`` or ``4k2m``).
+def parse_prefix(kind: Kind, text: str, param: str) -> str | None:
+    """The random-part prefix ``text`` names (``tsk-4k2m`` or ``4k2m``).
 
-    Raises ``invalid_params`` when ``text`` cannot name an entity of ``kind``.
+    None when ``text`` cannot name any entity of ``kind`` (another kind's
+    prefix, letters outside the id alphabet, too long): such a text matches
+    nothing, so its caller answers ``not_found``, as for any other text that
+    matches no entity. An empty text names nothing at all: ``invalid_params``.
     """
     candidate = text.strip().lower() if isinstance(text, str) else ""
     given_kind, dash, rest = candidate.rpartition("-")
-    if not rest or not _LETTERS.issuperset(rest) or (dash and given_kind != kind.prefix):
+    if not candidate or (dash and not rest):
         raise InvalidParams(
-            f"{param}: {text!r} is not an id or id prefix of a {kind.name} "
-            f"(form {kind.prefix}-{'x' * RANDOM_LEN}, or a unique prefix of it)",
+            f"{param}: an id is needed (form {kind.prefix}-{'x' * RANDOM_LEN}, "
+            "or a unique prefix of it)",
             {"param": param, "value": text},
         )
+    if (
+        len(rest) > RANDOM_LEN
+        or not _LETTERS.issuperset(rest)
+        or (dash and given_kind != kind.prefix)
+    ):
+        return None
     return rest

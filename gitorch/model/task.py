@@ -3,23 +3,6 @@
 from __future__ import annotations
 
 from gitorch.model.enums import LEVEL_RANK, TaskLevel, TaskStatus
-from gitorch.model.fields import COMMON_FIELDS, Field, Schema
-
-TASK_FIELDS = (
-    *COMMON_FIELDS,
-    Field("level", TaskLevel),
-    Field("title", "str"),
-    Field("parent_id", "str", optional=True),
-    Field("priority", "int"),
-    Field("status", TaskStatus),
-    Field("assignee_session", "str", optional=True),
-    Field("input_contract", "json", optional=True),
-    Field("fixtures", "str_list"),
-    Field("required_files", "str_list"),
-    Field("summary", "str", optional=True),
-    Field("next_action", "str", optional=True),
-)
-TASK_SCHEMA = Schema(TASK_FIELDS)
 
 OPEN_STATUSES = frozenset({TaskStatus.TODO, TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED})
 

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from gitorch.model.config import SCHEMA_VERSION, default_config, initial_meta
 from gitorch.model.errors import InvalidState
-from gitorch.model.ids import SHARD_LEN, Kind, is_id, shard_of
+from gitorch.model.ids import SHARD_LEN, is_id, shard_of
 from gitorch.store.objects import TREE_MODE, Commit, Entry
 
 if TYPE_CHECKING:
+    from gitorch.model.kinds import EntityKind as Kind
     from gitorch.store.state import Store
 
 _SUFFIX = ".yaml"

@@ -7,6 +7,7 @@ performance budget). This reads exactly the well-formed method calls
 returns None for anything else, which then goes to the click CLI: help,
 ``call``, ``methods``, mistakes and their usage errors. Both readings are
 generated from the same declarations, and a test checks that they agree.
+A single-valued option given twice is refused here and there alike.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from gitorch.contract.method import Method
-from gitorch.contract.params import BOOLEAN, STRING_LIST
 from gitorch.contract.registry import METHODS
+from gitorch.model.errors import UsageError
 from gitorch.surfaces.output import FORMATS, Options
 
 GLOBAL_VALUES = {"-C": "repo", "--repo": "repo", "--format": "format"}
@@ -30,18 +31,33 @@ class Call(NamedTuple):
     options: Options
 
 
+def repeated(option: str) -> UsageError:
+    """The error for a single-valued option given twice."""
+    return UsageError(
+        f"{option} is given more than once; it takes one value",
+        {"option": option},
+        code="invalid_params",
+    )
+
+
+def _set(target: dict[str, Any], key: str, value: Any, option: str) -> None:
+    if key in target:
+        raise repeated(option)
+    target[key] = value
+
+
 def _read_global(args: list[str], i: int, options: dict[str, Any]) -> int | None:
     """Read a global option at ``args[i]``; the index after it, or None if it is not one."""
     token = args[i]
     name, eq, value = token.partition("=")
     if token in GLOBAL_FLAGS:
-        options[GLOBAL_FLAGS[token]] = True
+        _set(options, GLOBAL_FLAGS[token], True, token)
         return i + 1
     if name in GLOBAL_VALUES and name.startswith("--") and eq:
-        options[GLOBAL_VALUES[name]] = value
+        _set(options, GLOBAL_VALUES[name], value, name)
         return i + 1
     if token in GLOBAL_VALUES and i + 1 < len(args):
-        options[GLOBAL_VALUES[token]] = args[i + 1]
+        _set(options, GLOBAL_VALUES[token], args[i + 1], token)
         return i + 2
     return None
 
@@ -65,16 +81,16 @@ def parse(args: list[str]) -> Call | None:
         token = args[i]
         name, eq, value = token.partition("=")
         param = by_option.get(name)
-        if param is not None and param.kind == BOOLEAN:
+        if param is not None and param.kind.flag:
             if eq:
                 return None
-            params[param.name] = True
+            _set(params, param.name, True, token)
             i += 1
         elif param is None and token.startswith("--no-") and not eq:
             negated = by_option.get("--" + token[5:])
-            if negated is None or negated.kind != BOOLEAN:
+            if negated is None or not negated.kind.flag:
                 return None
-            params[negated.name] = False
+            _set(params, negated.name, False, negated.option)
             i += 1
         elif param is not None:
             if not eq:
@@ -83,10 +99,10 @@ def parse(args: list[str]) -> Call | None:
                 value = args[i + 1]
                 i += 1
             i += 1
-            if param.kind == STRING_LIST:
+            if param.kind.multiple:
                 params.setdefault(param.name, []).append(value)
             else:
-                params[param.name] = value
+                _set(params, param.name, value, param.option)
         else:
             after = _read_global(args, i, options)
             if after is None:

@@ -6,7 +6,6 @@ import textwrap
 
 from gitorch import __version__
 from gitorch.contract.method import Method
-from gitorch.contract.params import BOOLEAN, ENUM, STRING_LIST
 from gitorch.contract.registry import METHODS
 
 GLOBAL_OPTIONS = (
@@ -20,15 +19,10 @@ def synopsis(method: Method) -> str:
     """``git orch task.get --task-id TEXT`` with optional parameters in brackets."""
     parts = [f"git orch {method.name}"]
     for param in method.params:
-        if param.kind == BOOLEAN:
+        if param.kind.flag:
             word = f"{param.option}/--no-{param.option[2:]}"
-        elif param.kind == ENUM:
-            assert param.enum is not None
-            word = f"{param.option} {'|'.join(member.value for member in param.enum)}"
         else:
-            word = f"{param.option} {param.kind.upper()}"
-        if param.kind == STRING_LIST:
-            word += " ..."
+            word = f"{param.option} {param.kind.synopsis()}"
         parts.append(word if param.required else f"[{word}]")
     return " ".join(parts)
 
@@ -45,7 +39,8 @@ def method_text(method: Method) -> str:
             suffix = f" ({', '.join(flags)})" if flags else ""
             lines.append(f"  {param.option:<22} {param.help}{suffix}")
         lines.append("")
-    lines.append(f'result: {{"{method.result}": ...}}   schema: git orch {method.name} --help')
+    keys = ", ".join(f'"{key}": ...' for key in method.result_keys())
+    lines.append(f"result: {{{keys}}}   schema: git orch {method.name} --help")
     return "\n".join(lines) + "\n"
 
 

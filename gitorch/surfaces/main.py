@@ -23,8 +23,6 @@ def run_method(
 
         orch = Orchestrator(options.repo)
         result = orch.call_method(method, params, from_command_line=from_command_line)
-        output.emit(method, result, options)
-        return 0
     except GitorchError as exc:
         return output.fail(exc)
     except Exception as exc:  # noqa: BLE001 - the boundary: anything else is a bug, reported
@@ -32,6 +30,13 @@ def run_method(
     finally:
         if orch is not None:
             orch.close()
+    try:
+        output.emit(method, result, options)
+    except output.OutputClosed as exc:
+        # The call is done (a change is committed): say so where it can be read.
+        output.stderr(f"git orch: {method.name} succeeded, but its result was lost: {exc}")
+        return 1
+    return 0
 
 
 def _log_dir(orch: Any) -> str | None:
@@ -44,6 +49,11 @@ def _log_dir(orch: Any) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     """Run ``git orch`` with ``argv`` (default: the process's arguments)."""
     args = sys.argv[1:] if argv is None else list(argv)
+    if sys.stdout is None:
+        # Started with standard output closed: nobody could read an answer, so
+        # nothing is done (a change made now would be reported to no one).
+        output.stderr("git orch: standard output is closed; nothing was done")
+        return 1
     from gitorch.surfaces.argv import parse
 
     try:

@@ -22,19 +22,46 @@ class Options(NamedTuple):
     format: str | None = None
 
 
+class OutputClosed(Exception):
+    """Standard output cannot be written (closed, or a device that refuses)."""
+
+
 def write(text: str) -> None:
-    """Write to stdout; a reader that went away (``| head``) is not an error."""
+    """Write to stdout as UTF-8; a reader that went away (``| head``) is not an error."""
+    data = text.encode("utf-8", "backslashreplace")
+    stream = sys.stdout
+    if stream is None:
+        raise OutputClosed("standard output is closed")
     try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        binary = getattr(stream, "buffer", None)
+        if binary is None:  # a text stream put in its place (tests, embedding)
+            stream.write(data.decode("utf-8"))
+            stream.flush()
+            return
+        stream.flush()
+        binary.write(data)
+        binary.flush()
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, stream.fileno())
+    except (OSError, ValueError) as exc:
+        raise OutputClosed(f"cannot write standard output: {exc}") from None
+
+
+def to_json(obj: Any, pretty: bool = False) -> str:
+    """JSON text of a result: never NaN or Infinity, lone surrogates escaped."""
+    indent = 2 if pretty else None
+    try:
+        text = json.dumps(obj, ensure_ascii=False, indent=indent, allow_nan=False)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(obj, ensure_ascii=True, indent=indent, allow_nan=False)
+    return text
 
 
 def emit_json(obj: Any, pretty: bool) -> None:
     """One JSON object and a newline."""
-    write(json.dumps(obj, ensure_ascii=False, indent=2 if pretty else None) + "\n")
+    write(to_json(obj, pretty) + "\n")
 
 
 def emit(method: Method, result: dict[str, Any], options: Options) -> None:
@@ -50,12 +77,24 @@ def emit(method: Method, result: dict[str, Any], options: Options) -> None:
 
 def fail(exc: GitorchError) -> int:
     """Print an error as the contract says and return the exit code."""
-    emit_json(exc.to_json(), pretty=False)
     try:
-        sys.stderr.write(f"git orch: {exc.code}: {exc.message}\n")
-    except BrokenPipeError:
-        pass
+        emit_json(exc.to_json(), pretty=False)
+    except OutputClosed:
+        pass  # the line on stderr still says it
+    stderr(f"git orch: {exc.code}: {exc.message}")
     return exc.exit_code
+
+
+def stderr(line: str) -> None:
+    """One line for people on standard error, whatever can be written there."""
+    stream = sys.stderr
+    if stream is None:
+        return
+    try:
+        stream.write(line.encode("utf-8", "backslashreplace").decode("utf-8") + "\n")
+        stream.flush()
+    except (OSError, ValueError, UnicodeEncodeError):
+        pass
 
 
 def internal(exc: BaseException, log_dir: str | None) -> Internal:

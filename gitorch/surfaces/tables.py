@@ -9,9 +9,20 @@ from gitorch.contract.method import Method
 _WIDTH = 60
 
 
+def safe_text(text: str) -> str:
+    """``text`` with terminal control characters shown as escapes, never sent raw.
+
+    A title is anyone's text: an escape sequence in it must not move the
+    cursor, recolour or retitle the terminal of the person reading a table.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _cell(value: Any) -> str:
     text = "" if value is None else str(value)
-    text = " ".join(text.split())
+    text = safe_text(" ".join(text.split()))
     return text if len(text) <= _WIDTH else text[: _WIDTH - 1] + "…"
 
 
@@ -76,4 +87,6 @@ def board(status: dict[str, Any]) -> str:
     if changes:
         lines += ["", "recent changes:"]
         lines += [f"  {c['at'] or '?'}  {c['commit'][:10]}  {_cell(c['subject'])}" for c in changes]
+    if status.get("protected_branch"):
+        lines += ["", f"protected branch: {safe_text(str(status['protected_branch']))}"]
     return "\n".join(lines) + "\n"

@@ -1,0 +1,58 @@
+"""A set clock and seeded ids for ``git orch`` processes under test. Test only.
+
+Tests run ``git orch`` as agents do, as separate processes, and must move
+time without sleeping. A process started with ``GIT_ORCH_TESTING=1`` reads
+``GIT_ORCH_TEST_NOW`` (milliseconds since the epoch, or RFC 3339 such as
+``2026-01-01T00:00:00Z``) as the time, and ``GIT_ORCH_TEST_SEED`` (an
+integer) as the seed of its ids. Without ``GIT_ORCH_TESTING=1`` both are
+ignored, so a stray variable never changes a real repository.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from gitorch.model.clock import ManualClock
+from gitorch.model.errors import InvalidParams
+
+
+def _enabled() -> bool:
+    return os.environ.get("GIT_ORCH_TESTING") == "1"
+
+
+def _parse_time(text: str) -> int:
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidParams(
+            f"GIT_ORCH_TEST_NOW: {text!r} is neither milliseconds nor RFC 3339", {}
+        ) from None
+    return int(moment.timestamp() * 1000)
+
+
+def test_clock() -> ManualClock | None:
+    """The set clock, when testing and ``GIT_ORCH_TEST_NOW`` is set."""
+    text = os.environ.get("GIT_ORCH_TEST_NOW")
+    if not _enabled() or not text:
+        return None
+    return ManualClock(_parse_time(text))
+
+
+def test_random() -> Callable[[], bytes] | None:
+    """Seeded 5-byte values for ids, when testing and ``GIT_ORCH_TEST_SEED`` is set."""
+    text = os.environ.get("GIT_ORCH_TEST_SEED")
+    if not _enabled() or not text:
+        return None
+    import random
+
+    try:
+        source = random.Random(int(text))  # noqa: S311 - test ids, not secrets
+    except ValueError:
+        raise InvalidParams(f"GIT_ORCH_TEST_SEED: {text!r} is not an integer", {}) from None
+    return lambda: source.randbytes(5)
