@@ -96,4 +96,14 @@ def test_a_read_loads_only_what_it_needs(repo: Path) -> None:
     loaded = set(json.loads(modules.replace("'", '"')))
     assert code == "0"
     heavy = {"click", "dulwich", "filelock", "subprocess", "libtmux", "yaml", "dataclasses"}
+    heavy |= {"mcp", "mcp_types", "anyio", "pydantic", "sqlite3", "datetime", "hashlib"}
     assert not {m.split(".")[0] for m in loaded} & heavy
+
+
+def test_only_the_mcp_surface_imports_the_mcp_sdk() -> None:
+    sdk = {"mcp", "mcp_types", "anyio"}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = module_name(path)
+        imported = {name.split(".")[0] for name in imports_of(path, module)}
+        if module != "gitorch.surfaces.mcp":
+            assert not imported & sdk, f"{module} imports the MCP SDK"

@@ -85,6 +85,13 @@ class Repository:
             ) from None
         return path
 
+    def toplevel(self) -> str:
+        """The top directory of the worktree ``path`` is in (the repository's files)."""
+        top = self._git_line(["rev-parse", "--show-toplevel"])
+        if not top:
+            raise NotFound(f"no worktree at {self.path} (a bare repository?)", {"path": self.path})
+        return top
+
     def default_branch(self) -> str:
         """The branch gitorch protects unless config.yaml says otherwise.
 

@@ -62,8 +62,11 @@ def _read_global(args: list[str], i: int, options: dict[str, Any]) -> int | None
     return None
 
 
-def parse(args: list[str]) -> Call | None:
-    """The method call ``args`` spell, or None when click must read them."""
+def leading_globals(args: list[str]) -> tuple[int, dict[str, Any]] | None:
+    """The index of the first word after the global options, and those options.
+
+    None when something other than a global option comes first.
+    """
     options: dict[str, Any] = {}
     i = 0
     while i < len(args) and args[i].startswith("-"):
@@ -71,6 +74,15 @@ def parse(args: list[str]) -> Call | None:
         if after is None:
             return None
         i = after
+    return i, options
+
+
+def parse(args: list[str]) -> Call | None:
+    """The method call ``args`` spell, or None when click must read them."""
+    leading = leading_globals(args)
+    if leading is None:
+        return None
+    i, options = leading
     if i >= len(args) or args[i] not in METHODS:
         return None
     method = METHODS[args[i]]

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gitorch.contract.method import Method
-from gitorch.model.errors import GitorchError
+from gitorch.model.errors import GitorchError, UsageError
 from gitorch.surfaces import output
 from gitorch.surfaces.output import Options
 
@@ -54,9 +54,17 @@ def main(argv: list[str] | None = None) -> int:
         # nothing is done (a change made now would be reported to no one).
         output.stderr("git orch: standard output is closed; nothing was done")
         return 1
-    from gitorch.surfaces.argv import parse
+    from gitorch.surfaces.argv import leading_globals, parse
 
     try:
+        leading = leading_globals(args)
+        if leading is not None and args[leading[0] : leading[0] + 1] == ["mcp"]:
+            from gitorch.surfaces.mcp import main as mcp_main
+
+            start, options = leading
+            if options.get("format") not in (None, *output.FORMATS):
+                raise UsageError(f"--format: {options['format']!r} is not json or table", {})
+            return mcp_main(args[start + 1 :], Options(**options))
         call = parse(args)
     except GitorchError as exc:
         return output.fail(exc)
