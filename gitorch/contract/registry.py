@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from gitorch.contract import config, status, tasks
+from gitorch.contract import cases, config, sessions, status, tasks
 from gitorch.contract.method import Method
 from gitorch.model.errors import UsageError
 
 METHODS: dict[str, Method] = {
-    method.name: method for module in (tasks, config, status) for method in module.METHODS
+    method.name: method
+    for module in (sessions, tasks, cases, config, status)
+    for method in module.METHODS
 }
 
 

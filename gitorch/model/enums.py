@@ -240,3 +240,12 @@ class MainMergeStatus(StrEnum):
     MERGED = "merged"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+class StepResult(StrEnum):
+    """What a checked step found."""
+
+    PASS = "pass"  # noqa: S105 - a result, not a password
+    FAIL = "fail"
+    SKIP = "skip"
+    NOTE = "note"

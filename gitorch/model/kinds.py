@@ -64,6 +64,9 @@ TASK = EntityKind(
         _f("required_files", "str_list"),
         _f("summary", "str", True),
         _f("next_action", "str", True),
+        _f("result", e.StepResult, True),  # a step's
+        _f("artifacts", "str_list", True),  # a step's
+        _f("commit", "str", True),  # the commit a step's checkpoint note is on
     ),
 )
 SESSION = EntityKind(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from gitorch.model.codec import dump_doc, load_doc
 from gitorch.store.objects import EMPTY_TREE, TREE_MODE, Commit, Entry, format_commit, parse_commit
 from gitorch.store.repository import LIVE_REF
 from gitorch.store.state import Made, Store
@@ -29,6 +28,9 @@ class LiveRef:
         """Every live document, by path."""
         found = self.store.read_object(self.ref, "commit")
         if found is None:
+            target = self.store.ref_target(self.ref)
+            if target:
+                raise self.store.missing("commit", target, self.ref)
             return {}
         out: dict[str, dict[str, Any]] = {}
         self._walk(self.store.read_tree(parse_commit(found[1]).tree), "", out)
@@ -40,10 +42,11 @@ class LiveRef:
             if entry.mode == TREE_MODE:
                 self._walk(self.store.read_tree(entry.sha), f"{path}/", out)
             else:
-                out[path] = load_doc(self.store.read_blob(entry.sha), f"{self.ref}:{path}")
+                out[path] = self.store.document(entry.sha, f"{self.ref}:{path}")
 
     def put(self, changes: dict[str, dict[str, Any] | None], subject: str = "live") -> None:
         """Set (or, with None, remove) live documents, keeping all the others."""
+        from gitorch.model.codec import dump_doc  # writers only: reads never import YAML
 
         def build(current: str | None, head: Commit | None) -> Made:
             root = self.store.tree(head.tree) if head else EMPTY_TREE
@@ -62,4 +65,4 @@ class LiveRef:
             self.store.write_objects(builder)
             return Made(new, subject, builder)
 
-        self.store.swap_ref(self.ref, build, reflog=False)
+        self.store.swap_ref(self.ref, build, reflog=False, lock="live.lock")

@@ -212,13 +212,13 @@ class Store:
         self.repo.check()
         found = self.read_object(STATE_REF, "commit")
         if found is None:
-            target = self._ref_target(STATE_REF)
+            target = self.ref_target(STATE_REF)
             if target:
                 raise self.missing("commit", target)
             return None, None
         return found[0], parse_commit(found[1])
 
-    def _ref_target(self, ref: str) -> str:
+    def ref_target(self, ref: str) -> str:
         """What ``ref`` names without reading the object ("" when the ref does not exist)."""
         try:
             return read_git(["rev-parse", "-q", "--verify", ref], self.repo.path).decode().strip()
@@ -381,8 +381,12 @@ class Store:
         build: Callable[[str | None, Commit | None], Made | None],
         *,
         reflog: bool = True,
+        lock: str = "write.lock",
     ) -> Made | None:
         """Move ``ref`` to what ``build(current, commit)`` makes, under the write lock.
+
+        ``lock`` names the lock file (the live ref has its own, so heartbeats
+        never wait for state changes, nor state changes for heartbeats).
 
         ``build`` writes its objects and returns a ``Made``, or None to leave
         the ref alone; it runs again when the ref moved, or when git found an
@@ -398,11 +402,11 @@ class Store:
         pack_now = False
         gc: int | None = None
         missing_seen = False
-        with write_lock(self.repo.orch_dir, wait=self.lock_wait):
+        with write_lock(self.repo.orch_dir, lock, wait=self.lock_wait):
             for _ in range(MAX_ATTEMPTS):
                 found = self.read_object(ref, "commit")
                 if found is None:
-                    target = self._ref_target(ref)
+                    target = self.ref_target(ref)
                     if target:  # a ref on a missing commit is invalid_state, never a new start
                         raise self.missing("commit", target, ref)
                 current, head = (found[0], parse_commit(found[1])) if found else (None, None)

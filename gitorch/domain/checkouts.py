@@ -1,0 +1,136 @@
+"""Git worktrees on disk: where they go, how they are made, what they hold.
+
+The outside world of the session and worktree methods, behind small
+functions: ``git worktree add``, a worktree's HEAD, the notes rewrite
+settings. gitorch's worktrees live under one root that ``git status`` of
+the main checkout never shows (``.orch-worktrees/`` beside the main
+checkout's files, listed in ``info/exclude``; local git config
+``orch.worktreeRoot`` moves it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import NamedTuple
+
+from gitorch.model.errors import GitorchError, PreconditionFailed
+from gitorch.store.git import read_git, run_git
+from gitorch.store.repository import NOTES_REF, Repository
+
+DEFAULT_ROOT = ".orch-worktrees"
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+class Head(NamedTuple):
+    """What a worktree has checked out."""
+
+    path: str
+    branch: str | None
+    commit: str | None
+
+
+def worktree_root(repo: Repository) -> str:
+    """The directory every gitorch worktree lives under (made, and excluded, on first use)."""
+    main = main_checkout(repo)
+    configured = _config(repo, "orch.worktreeRoot")
+    root = os.path.abspath(os.path.join(main, configured or DEFAULT_ROOT))
+    if configured is None:
+        _exclude(repo, f"/{DEFAULT_ROOT}/")
+    return root
+
+
+def main_checkout(repo: Repository) -> str:
+    """The top directory of the main worktree (the one the common dir belongs to)."""
+    common = repo.common_dir
+    if os.path.basename(common) == ".git":
+        return os.path.dirname(common)
+    return repo.toplevel()
+
+
+def slug(text: str, limit: int = 24) -> str:
+    """A short readable name for branches and directories: ``Fix login!`` -> ``fix-login``."""
+    out = _SLUG.sub("-", text.lower()).strip("-")[:limit].strip("-")
+    return out or "work"
+
+
+def free_name(repo: Repository, root: str, base: str) -> str:
+    """``base``, or ``base-2``, ``base-3``...: no branch and no directory of that name yet."""
+    candidate, n = base, 1
+    while _branch_exists(repo, f"orch/{candidate}") or os.path.exists(
+        os.path.join(root, candidate)
+    ):
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def add(repo: Repository, path: str, branch: str, base: str) -> None:
+    """``git worktree add -b branch path base``; a failure is ``precondition_failed``."""
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        run_git(["worktree", "add", "-q", "-b", branch, path, base], repo.path)
+    except OSError as exc:
+        raise PreconditionFailed(
+            f"cannot make {os.path.dirname(path)}: {exc.strerror}", {"path": path}
+        ) from None
+    except GitorchError as exc:
+        raise PreconditionFailed(
+            f"git worktree add failed: {exc.details.get('stderr') or exc.message}",
+            {"path": path, "branch": branch, "base": base},
+        ) from None
+
+
+def head(path: str) -> Head:
+    """The branch and commit checked out at ``path`` (None where there is none)."""
+    try:
+        commit = read_git(["rev-parse", "-q", "--verify", "HEAD"], path).decode().strip() or None
+    except GitorchError:
+        commit = None
+    try:
+        ref = read_git(["symbolic-ref", "-q", "HEAD"], path).decode().strip()
+    except GitorchError:
+        ref = ""
+    branch = ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
+    return Head(path, branch, commit)
+
+
+def keep_notes_on_rewrite(repo: Repository) -> None:
+    """Make ``git commit --amend`` and ``git rebase`` carry the checkpoint notes along."""
+    present = _config_all(repo, "notes.rewriteRef")
+    if NOTES_REF not in present:
+        run_git(["config", "--add", "notes.rewriteRef", NOTES_REF], repo.path)
+
+
+def _branch_exists(repo: Repository, branch: str) -> bool:
+    try:
+        read_git(["rev-parse", "-q", "--verify", f"refs/heads/{branch}"], repo.path)
+    except GitorchError:
+        return False
+    return True
+
+
+def _config(repo: Repository, key: str) -> str | None:
+    values = _config_all(repo, key)
+    return values[-1] if values else None
+
+
+def _config_all(repo: Repository, key: str) -> list[str]:
+    try:
+        out = read_git(["config", "--get-all", key], repo.path).decode("utf-8", "replace")
+    except GitorchError:
+        return []
+    return [line for line in out.splitlines() if line]
+
+
+def _exclude(repo: Repository, pattern: str) -> None:
+    path = os.path.join(repo.common_dir, "info", "exclude")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            if pattern in handle.read().splitlines():
+                return
+    except FileNotFoundError:
+        pass
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(f"{pattern}\n")
