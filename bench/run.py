@@ -488,6 +488,41 @@ def measure_waits(work: Path, plan: Plan) -> tuple[list[Row], bool]:
     ], passed
 
 
+def measure_sessions(work: Path, plan: Plan) -> list[Row]:
+    """session.heartbeat and work.current_ref as processes; session.open vs git worktree add."""
+    repo = make_repo(work / "sessions")
+    with Orchestrator(repo) as orch:
+        session = orch.call("session.open", {"agent_role": "bench"})["session"]["id"]
+    adds = iter(range(10_000))
+    probes: dict[str, Callable[[], list[str]]] = {
+        "floor": lambda: [sys.executable, "-c", "pass"],
+        "heartbeat": lambda: ["git", "orch", "session.heartbeat", "--session-id", session],
+        "ref": lambda: ["git", "orch", "work.current_ref", "--session-id", session],
+        "open": lambda: ["git", "orch", "session.open", "--agent-role", "bench"],
+        "add": lambda: (
+            lambda n: ["git", "worktree", "add", "-q", "-b", f"plain-{n}", f"../plain-{n}"]
+        )(next(adds)),
+    }
+    times: dict[str, list[float]] = {name: [] for name in probes}
+    rng = random.Random(11)
+    for _ in range(plan.create_runs):
+        names = list(probes)
+        rng.shuffle(names)
+        for name in names:
+            times[name].append(run_process(probes[name](), repo)[0])
+    med = {name: statistics.median(values) for name, values in times.items()}
+    n = plan.create_runs
+    return [
+        (f"`git orch session.heartbeat` (median of {n})", ms(med["heartbeat"])),
+        ("session.heartbeat / floor", f"{med['heartbeat'] / med['floor']:.2f}×"),
+        (f"`git orch work.current_ref` (median of {n})", ms(med["ref"])),
+        ("work.current_ref / floor", f"{med['ref'] / med['floor']:.2f}×"),
+        (f"`git orch session.open` with its worktree (median of {n})", ms(med["open"])),
+        (f"plain `git worktree add -b` (median of {n})", ms(med["add"])),
+        ("session.open / git worktree add", f"{med['open'] / med['add']:.2f}×"),
+    ]
+
+
 def count_objects(repo: Path) -> dict[str, int]:
     out = git(["count-objects", "-v"], repo)
     pairs = (line.split(":", 1) for line in out.splitlines() if ":" in line)
@@ -573,6 +608,8 @@ def main() -> int:
         rows += wait_rows
         passed = passed and waits_passed
         progress("16 timed writers done")
+        rows += measure_sessions(work, plan)
+        progress("sessions done")
         rows += measure_loose(work, plan)
         progress("loose objects done")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
