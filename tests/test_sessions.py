@@ -383,7 +383,7 @@ def test_a_failed_worktree_add_leaves_no_record_claiming_a_worktree(
     (repo / ".orch-worktrees" / "busy" / "file").write_text("someone's\n")
     for name in ("taken", "busy"):
         # free_name checks for both; a racing process can still take one first.
-        monkeypatch.setattr(checkouts, "free_name", lambda repo, root, base, n=name: n)
+        monkeypatch.setattr(checkouts, "free_name", lambda repo, root, base, taken, n=name: n)
         with Orchestrator(repo) as orch:
             with pytest.raises(PreconditionFailed, match="git worktree add failed"):
                 orch.call("session.open", {"agent_role": "w"})
@@ -423,3 +423,24 @@ def test_resume_next_prefers_own_cases_then_in_progress(
         )
         nxt = orch.call("resume.next", {})
         assert nxt["case"]["id"] == todo and nxt["checkpoint"] is None
+
+
+@pytest.mark.slow
+def test_sessions_opened_at_once_get_distinct_worktrees(repo: Path) -> None:
+    procs = [
+        subprocess.Popen(
+            ["git", "orch", "session.open", "--agent-role", "same role"],
+            cwd=repo,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(5)
+    ]
+    outs = [json.loads(proc.communicate()[0]) for proc in procs]
+    assert all(proc.returncode == 0 for proc in procs)
+    paths = {out["worktree"]["path"] for out in outs}
+    branches = {out["worktree"]["branch"] for out in outs}
+    assert len(paths) == len(branches) == 5
+    assert all(Path(p).is_dir() for p in paths)
+    listed = git(repo, "worktree", "list", "--porcelain")
+    assert all(p in listed for p in paths)

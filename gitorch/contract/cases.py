@@ -11,7 +11,7 @@ from gitorch.model.kinds import TASK
 _ID = Text(200)
 _TASK = entity_schema(TASK)
 _FILES = TextList(1000, 200)
-_ACTING = "The session (id or unique prefix); default: GIT_ORCH_SESSION."
+_ACTING = "Acting session; default GIT_ORCH_SESSION."
 _C = "gitorch.domain.cases"
 
 METHODS = (

@@ -22,7 +22,7 @@ _COMPACT_REF = {
     "case, last step, next action, files to read first, locks held.",
 }
 _TIMEOUT = Integer(1, 7 * 24 * 3600)
-_ACTING = "The session (id or unique prefix); default: GIT_ORCH_SESSION."
+_ACTING = "Acting session; default GIT_ORCH_SESSION."
 _S = "gitorch.domain.sessions"
 
 METHODS = (

@@ -54,11 +54,18 @@ def slug(text: str, limit: int = 24) -> str:
     return out or "work"
 
 
-def free_name(repo: Repository, root: str, base: str) -> str:
-    """``base``, or ``base-2``, ``base-3``...: no branch and no directory of that name yet."""
+def free_name(repo: Repository, root: str, base: str, taken: frozenset[str] = frozenset()) -> str:
+    """``base``, or ``base-2``, ``base-3``...: no branch, directory or record of that name yet.
+
+    ``taken`` holds the branches and paths that worktree records already claim
+    (a worktree being added by another session is not on disk yet).
+    """
     candidate, n = base, 1
-    while _branch_exists(repo, f"orch/{candidate}") or os.path.exists(
-        os.path.join(root, candidate)
+    while (
+        f"orch/{candidate}" in taken
+        or os.path.join(root, candidate) in taken
+        or _branch_exists(repo, f"orch/{candidate}")
+        or os.path.exists(os.path.join(root, candidate))
     ):
         n += 1
         candidate = f"{base}-{n}"

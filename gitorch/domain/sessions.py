@@ -92,9 +92,14 @@ def open_session(
             return session, None
         assert root is not None
         base = tx.config().get("protected_branch") or ctx.store.default_branch()
-        name = checkouts.free_name(
-            repo, root, checkouts.slug(agent_role or "agent") + "-" + session["id"][4:8]
+        taken = frozenset(
+            value
+            for doc in entities.load_all(tx, WORKTREE)
+            if doc["status"] != WorktreeStatus.REMOVED
+            for value in (doc["branch"], doc["path"])
         )
+        base_name = checkouts.slug(agent_role or "agent") + "-" + session["id"][4:8]
+        name = checkouts.free_name(repo, root, base_name, taken)
         worktree = entities.create(
             ctx,
             tx,

@@ -86,9 +86,18 @@ def select(spec: str) -> list[Method]:
     return [METHODS[name] for name in METHODS if name in chosen]
 
 
+_SERVER_CHECKS = ("maxLength", "minLength", "maxItems")
+
+
 def _lean(schema: dict[str, Any]) -> dict[str, Any]:
-    """A parameter schema without what only the server needs to know."""
-    out = dict(schema)
+    """A parameter schema without what only the server needs to know.
+
+    Length limits and 64-bit bounds are checked by the server on every call
+    (a refusal names the limit); repeating them in every tool costs context.
+    """
+    out = {key: value for key, value in schema.items() if key not in _SERVER_CHECKS}
+    if isinstance(out.get("items"), dict):
+        out["items"] = _lean(out["items"])
     if out.get("minimum") == INT64_MIN:
         del out["minimum"]
     if out.get("maximum") == INT64_MAX:
