@@ -59,12 +59,13 @@ METHODS = (
     ),
     Method(
         "session.close",
-        "Close a session; its worktrees are kept.",
+        "Close a session: its locks are released; its worktrees are kept.",
         (Param("session_id", _ID, _ACTING),),
         SESSION.key,
         _SESSION,
         f"{_S}:close",
         access=WRITE,
+        more_results=(("released_locks", {"type": "array", "items": {"type": "string"}}),),
     ),
     Method(
         "session.context",
@@ -103,7 +104,17 @@ METHODS = (
         _SESSION,
         f"{_S}:attach",
         access=WRITE,
-        more_results=(("attached", _SESSION),),
+        more_results=(
+            ("attached", _SESSION),
+            (
+                "locks",
+                {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Locks re-issued to the requester, new epochs.",
+                },
+            ),
+        ),
     ),
     Method(
         "work.current_ref",

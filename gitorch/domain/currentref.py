@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gitorch.domain import cases, checkouts, entities, sessions
+from gitorch.domain import cases, checkouts, entities, locks, sessions
 from gitorch.domain.context import Context
 from gitorch.model.enums import RefMode, TaskStatus
 from gitorch.model.errors import NotFound
@@ -87,10 +87,20 @@ def compact(
         "last_step": ref.get("step"),
         "next_action": ref.get("next_action"),
         "required_files": list(ref.get("required_files") or []),
-        "locks": [],
+        "locks": [_lock_brief(lock) for lock in locks.holding(ctx, view, ref["session_id"])][:20],
         "acked_at": ref.get("acked_at"),
     }
     return _fit(out)
+
+
+def _lock_brief(lock: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": lock["id"],
+        "path": lock["scope_path"],
+        "type": lock["scope_type"],
+        "epoch": lock["epoch"],
+        "expires_at": lock["expires_at"],
+    }
 
 
 def _fit(out: dict[str, Any]) -> dict[str, Any]:

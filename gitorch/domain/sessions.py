@@ -24,8 +24,12 @@ from gitorch.model.kinds import CURRENT_REF, SESSION, WORKTREE
 from gitorch.store.state import Snapshot, Transaction
 
 DEFAULT_TIMEOUT = 300
-OPEN = (SessionStatus.OPENED, SessionStatus.ACTIVE_NEW, SessionStatus.AWAITING_RESUME,
-        SessionStatus.ACTIVE_RESUME)  # fmt: skip
+OPEN = (
+    SessionStatus.OPENED,
+    SessionStatus.ACTIVE_NEW,
+    SessionStatus.AWAITING_RESUME,
+    SessionStatus.ACTIVE_RESUME,
+)
 
 
 def find_open(view: Snapshot, text: str, param: str = "session_id") -> dict[str, Any]:
@@ -166,7 +170,10 @@ def close(ctx: Context, tx: Transaction, *, session_id: str | None = None) -> di
     if doc["status"] == SessionStatus.HANDOFF_ATTACHED:
         liveness.guard(tx, doc["id"])
     doc = entities.change(ctx, tx, SESSION, doc, {"status": SessionStatus.CLOSED.value})
-    return {"session": present(ctx, doc)}
+    from gitorch.domain import locks
+
+    released = locks.release_all(ctx, tx, doc["id"], "session closed")
+    return {"session": present(ctx, doc), "released_locks": released}
 
 
 def context(ctx: Context, view: Snapshot, *, session_id: str | None = None) -> dict[str, Any]:
@@ -259,7 +266,14 @@ def attach(
         entities.change(ctx, tx, CURRENT_REF, ref, handed)
         values["current_ref_id"] = ref["id"]
     requester = entities.change(ctx, tx, SESSION, requester, values)
-    return {"session": present(ctx, requester), "attached": present(ctx, target)}
+    from gitorch.domain import locks
+
+    reissued = locks.reissue(ctx, tx, target["id"], requester["id"])
+    return {
+        "session": present(ctx, requester),
+        "attached": present(ctx, target),
+        "locks": reissued,
+    }
 
 
 def require(view: Snapshot, text: str | None, default: str | None, param: str) -> dict[str, Any]:

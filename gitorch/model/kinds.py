@@ -193,6 +193,8 @@ LOCK = EntityKind(
         _f("expires_at", "str"),
         _f("epoch", "int"),
         _f("status", e.LockStatus),
+        _f("released_by", "str", True),
+        _f("release_reason", "str", True),
     ),
 )
 CURRENT_REF = EntityKind(

@@ -77,6 +77,29 @@ def leading_globals(args: list[str]) -> tuple[int, dict[str, Any]] | None:
     return i, options
 
 
+def expand_aliases(args: list[str]) -> list[str]:
+    """``hooks install`` -> ``hooks.install``; ``hook pre-push R U`` -> ``hook.pre_push ...``.
+
+    The spellings DESIGN.md gives (and git hook shims run) for methods whose
+    names have dots.
+    """
+    leading = leading_globals(args)
+    if leading is None:
+        return args
+    i = leading[0]
+    head, word, rest = args[:i], args[i : i + 1], args[i + 1 :]
+    if word == ["hooks"] and rest[:1] in (["install"], ["uninstall"], ["status"]):
+        return [*head, f"hooks.{rest[0]}", *rest[1:]]
+    if word == ["hook"] and rest[:1] == ["pre-commit"]:
+        return [*head, "hook.pre_commit", *rest[1:]]
+    if word == ["hook"] and rest[:1] == ["pre-push"]:
+        named = [
+            f"--{key}={value}" for key, value in zip(("remote", "url"), rest[1:3], strict=False)
+        ]
+        return [*head, "hook.pre_push", *named, *rest[3:]]
+    return args
+
+
 def parse(args: list[str]) -> Call | None:
     """The method call ``args`` spell, or None when click must read them."""
     leading = leading_globals(args)

@@ -54,9 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         # nothing is done (a change made now would be reported to no one).
         output.stderr("git orch: standard output is closed; nothing was done")
         return 1
-    from gitorch.surfaces.argv import leading_globals, parse
+    from gitorch.surfaces.argv import expand_aliases, leading_globals, parse
 
     try:
+        args = expand_aliases(args)
         leading = leading_globals(args)
         if leading is not None and args[leading[0] : leading[0] + 1] == ["mcp"]:
             from gitorch.surfaces.mcp import main as mcp_main

@@ -30,8 +30,13 @@ INSTRUCTIONS = (
 )
 
 
-def call_tool(repo: str | None, session: str | None, method: Method | None, name: str,
-              arguments: dict[str, Any]) -> tuple[bool, dict[str, Any]]:  # fmt: skip
+def call_tool(
+    repo: str | None,
+    session: str | None,
+    method: Method | None,
+    name: str,
+    arguments: dict[str, Any],
+) -> tuple[bool, dict[str, Any]]:
     """One tool call, in a fresh view of the repository: ``(is_error, JSON object)``."""
     from gitorch.api import Orchestrator
 
@@ -174,8 +179,15 @@ def install(repo: str | None, client: str, scope: str, write: bool) -> dict[str,
     return {"registration": entry, "written": path}
 
 
-_VALUES = {"--toolsets": "toolsets", "--session": "session", "--client": "client",
-           "--scope": "scope", "-C": "repo", "--repo": "repo", "--format": "format"}  # fmt: skip
+_VALUES = {
+    "--toolsets": "toolsets",
+    "--session": "session",
+    "--client": "client",
+    "--scope": "scope",
+    "-C": "repo",
+    "--repo": "repo",
+    "--format": "format",
+}
 _FLAGS = {"--print-tools": "print_tools", "--write": "write", "--pretty": "pretty"}
 
 

@@ -1,0 +1,218 @@
+"""Git hooks that enforce path locks: install, uninstall, status, and the checks they run.
+
+``git orch hooks install`` writes small shims into the hooks directory git
+really uses (``git rev-parse --git-path hooks``: the common dir's for linked
+worktrees, ``core.hooksPath`` when set). A hook already there is kept and
+run first (moved aside to ``<name>.orch-chained``), and put back byte for
+byte by ``uninstall``. The shims call ``git orch hook pre-commit|pre-push``.
+
+The checks fail closed: when the state cannot be read, the commit or push
+is refused, saying why and how to bypass (``--no-verify``). Local config
+``orch.hooks.mode=warn`` turns every refusal into a warning.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from gitorch.domain import entities, locks
+from gitorch.domain.context import Context
+from gitorch.model.enums import WorktreeStatus
+from gitorch.model.errors import Conflict, GitorchError
+from gitorch.model.kinds import WORKTREE
+from gitorch.store.git import read_git, run_git
+
+HOOKS = ("pre-commit", "pre-push")
+MARK = "# gitorch hook shim"
+CHAINED = ".orch-chained"
+ZERO = "0" * 40
+
+
+def shim(name: str) -> str:
+    """The shim installed as hook ``name`` (its source is also in the project's hooks/)."""
+    return f"""#!/bin/sh
+{MARK} ({name}): written by `git orch hooks install`, removed by `git orch hooks uninstall`.
+# A hook that was here before runs first, with the same arguments and input.
+chained="$(dirname "$0")/{name}{CHAINED}"
+input="$(mktemp)" || exit 1
+trap 'rm -f "$input"' EXIT
+cat > "$input"
+if [ -x "$chained" ]; then "$chained" "$@" < "$input" || exit $?; fi
+git orch hook {name} "$@" < "$input"
+"""
+
+
+def hooks_dir(ctx: Context) -> str:
+    """The hooks directory git uses for this repository."""
+    out = read_git(
+        ["rev-parse", "--path-format=absolute", "--git-path", "hooks"], ctx.store.repo.path
+    )
+    return out.decode("utf-8", "surrogateescape").strip()
+
+
+def _ours(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return MARK in handle.read(4096)
+    except OSError:
+        return False
+
+
+def status(ctx: Context) -> dict[str, Any]:
+    """Which of gitorch's hooks are installed, and which hooks they chain."""
+    where = hooks_dir(ctx)
+    out = {}
+    for name in HOOKS:
+        path = os.path.join(where, name)
+        out[name] = {
+            "installed": _ours(path),
+            "chained": os.path.exists(path + CHAINED),
+            "path": path,
+        }
+    return {"hooks": out, "hooks_dir": where, "mode": _mode(ctx)}
+
+
+def install(ctx: Context) -> dict[str, Any]:
+    """Install the shims; a hook already there is kept and chained."""
+    where = hooks_dir(ctx)
+    os.makedirs(where, exist_ok=True)
+    for name in HOOKS:
+        path = os.path.join(where, name)
+        if os.path.lexists(path) and not _ours(path):
+            if os.path.lexists(path + CHAINED):
+                raise Conflict(
+                    f"{path} and {path + CHAINED} both exist; move one away first",
+                    {"path": path},
+                )
+            os.replace(path, path + CHAINED)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(shim(name))
+        os.chmod(tmp, 0o755)  # noqa: S103 - a hook git must be able to run
+        os.replace(tmp, path)
+    return status(ctx)
+
+
+def uninstall(ctx: Context) -> dict[str, Any]:
+    """Remove the shims and put chained hooks back as they were."""
+    where = hooks_dir(ctx)
+    for name in HOOKS:
+        path = os.path.join(where, name)
+        if _ours(path):
+            os.unlink(path)
+            if os.path.lexists(path + CHAINED):
+                os.replace(path + CHAINED, path)
+    return status(ctx)
+
+
+def _mode(ctx: Context) -> str:
+    try:
+        out = read_git(["config", "--get", "orch.hooks.mode"], ctx.store.repo.path)
+    except GitorchError:
+        return "enforce"
+    return "warn" if out.decode().strip().lower() == "warn" else "enforce"
+
+
+def _session_here(ctx: Context, view: Any) -> str | None:
+    """The session of the worktree the hook runs in (the state says), else GIT_ORCH_SESSION."""
+    try:
+        top = read_git(["rev-parse", "--show-toplevel"], ctx.store.repo.path).decode().strip()
+    except GitorchError:
+        top = ""
+    here = os.path.realpath(top) if top else ""
+    for doc in entities.load_all(view, WORKTREE):
+        if doc["status"] == WorktreeStatus.ACTIVE and os.path.realpath(doc["path"]) == here:
+            session: str | None = doc["session_id"]
+            return session
+    return ctx.session
+
+
+def _split(out: bytes) -> list[str]:
+    return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+
+
+def check_paths(ctx: Context, hook: str, paths: list[str]) -> dict[str, Any]:
+    """Refuse (``conflict``) paths locked by another session, or warn in warn mode."""
+    mode = _mode(ctx)
+    try:
+        view = ctx.read()
+        session = _session_here(ctx, view)
+        held = locks.view_locks(ctx, view)
+    except GitorchError as exc:
+        message = (
+            f"git orch {hook}: the orchestrator state cannot be read, so path locks cannot be "
+            f"checked: {exc.message}. Fix the state, or bypass this check once with "
+            "--no-verify."
+        )
+        if mode == "warn":
+            sys.stderr.write(f"warning: {message}\n")
+            return {"verdict": "warn", "violations": [], "reason": exc.message}
+        raise Conflict(message, {"hook": hook, "state_error": exc.to_json()["error"]}) from None
+    violations = []
+    for path in sorted(set(paths)):
+        for lock in locks.blocking(held, session, path):
+            violations.append(
+                {
+                    "path": path,
+                    "lock_id": lock["id"],
+                    "owner_session": lock["owner_session"],
+                    "epoch": lock["epoch"],
+                    "expires_at": lock["expires_at"],
+                }
+            )
+    result = {"verdict": "allow", "violations": violations, "session_id": session, "mode": mode}
+    if not violations:
+        return result
+    lines = [
+        f"  {v['path']}: locked by session {v['owner_session']} ({v['lock_id']}, epoch "
+        f"{v['epoch']}) until {v['expires_at']}"
+        for v in violations
+    ]
+    message = (
+        f"git orch {hook}: {len(violations)} path(s) are locked by another session:\n"
+        + "\n".join(lines)
+        + "\nWait for the lock to be released or to expire (git orch lock.list --path PATH), "
+        "ask its owner, or leave these paths out of this commit."
+    )
+    if mode == "warn":
+        sys.stderr.write(f"warning: {message}\n")
+        return {**result, "verdict": "warn"}
+    raise Conflict(message, {"hook": hook, "violations": violations, "session_id": session})
+
+
+def pre_commit(ctx: Context) -> dict[str, Any]:
+    """The staged paths (both sides of renames, deletions too) against other sessions' locks."""
+    out = run_git(["diff", "--cached", "--name-only", "-z", "--no-renames"], ctx.store.repo.path)
+    return check_paths(ctx, "pre-commit", _split(out))
+
+
+def pre_push(ctx: Context, *, remote: str | None = None, url: str | None = None) -> dict[str, Any]:
+    """The paths changed by the commits being pushed (stdin, as git gives it) against locks."""
+    del remote, url
+    repo = ctx.store.repo.path
+    paths: list[str] = []
+    for line in sys.stdin.read().splitlines():
+        fields = line.split()
+        if len(fields) != 4:
+            continue
+        _, local_sha, _, remote_sha = fields
+        if local_sha == ZERO:
+            continue  # a deletion pushes no content
+        bounds = [local_sha]
+        if remote_sha != ZERO and _exists(repo, remote_sha):
+            bounds.append(f"^{remote_sha}")
+        else:
+            bounds += ["--not", "--remotes"]
+        out = run_git(["log", "--format=", "--name-only", "-z", "--no-renames", *bounds], repo)
+        paths += [p.strip("\n") for p in _split(out) if p.strip("\n")]
+    return check_paths(ctx, "pre-push", paths)
+
+
+def _exists(repo: str, sha: str) -> bool:
+    try:
+        read_git(["cat-file", "-e", f"{sha}^{{commit}}"], repo)
+    except GitorchError:
+        return False
+    return True
