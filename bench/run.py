@@ -214,6 +214,13 @@ def run_concurrently(commands: list[list[str]], cwd: Path) -> float:
     return elapsed
 
 
+def timed(call: Callable[..., object], *args: object) -> float:
+    """Seconds one call of ``call(*args)`` takes."""
+    started = time.perf_counter()
+    call(*args)
+    return time.perf_counter() - started
+
+
 def time_calls(call: Callable[[], object], count: int) -> list[float]:
     times = []
     for _ in range(count):
@@ -523,6 +530,68 @@ def measure_sessions(work: Path, plan: Plan) -> list[Row]:
     ]
 
 
+def _lock_state(repo: Path, sessions: int, locks: int) -> list[str]:
+    """``sessions`` sessions holding ``locks`` file locks between them; their ids."""
+    with Orchestrator(repo) as orch:
+        ids = [
+            orch.call("session.open", {"intent": "resume_work"})["session"]["id"]
+            for _ in range(sessions)
+        ]
+        each = max(1, locks // sessions)
+        for n, sid in enumerate(ids):
+            paths = [f"held/{n}/f{i}.txt" for i in range(each)]
+            orch.call(
+                "lock.acquire",
+                {"scope_type": "file", "scope_paths": paths, "owner_session": sid},
+            )
+    return ids
+
+
+def measure_locks(work: Path, plan: Plan) -> list[Row]:
+    """lock.acquire at 10 and 1,000 active locks; a commit with and without the hook."""
+    rows: list[Row] = []
+    for count, sessions in ((10, 5), (1_000, 50)):
+        repo = make_repo(work / f"locks-{count}")
+        ids = _lock_state(repo, sessions, count)
+        with Orchestrator(repo) as orch:
+            owner = ids[0]
+            times = [
+                timed(
+                    orch.call,
+                    "lock.acquire",
+                    {"scope_type": "file", "scope_path": f"new/{i}", "owner_session": owner},
+                )
+                for i in range(plan.create_runs * 3)
+            ]
+        rows.append(
+            (f"in-process lock.acquire at {count:,} active locks", ms(statistics.median(times)))
+        )
+    # the last repository holds 1,000 locks of 50 sessions: commit with and without the hook
+    run_process(["git", "orch", "hooks", "install"], repo)
+    counter = iter(range(1_000_000))
+
+    def commit(verify: bool) -> list[str]:
+        name = f"free/{next(counter)}.txt"
+        (repo / "free").mkdir(exist_ok=True)
+        (repo / name).write_text("x\n")
+        git(["add", name], repo)
+        return ["git", "commit", "-q", "-m", name, *([] if verify else ["--no-verify"])]
+
+    times: dict[str, list[float]] = {"floor": [], "hook": [], "plain": []}
+    for _ in range(plan.create_runs):
+        times["floor"].append(run_process([sys.executable, "-c", "pass"], repo)[0])
+        times["hook"].append(run_process(commit(True), repo)[0])
+        times["plain"].append(run_process(commit(False), repo)[0])
+    med = {name: statistics.median(values) for name, values in times.items()}
+    added = med["hook"] - med["plain"]
+    rows += [
+        ("`git commit` without the hook (1,000 locks, 50 sessions)", ms(med["plain"])),
+        ("`git commit` with the pre-commit hook", ms(med["hook"])),
+        ("what the hook adds / interpreter floor", target(added / med["floor"], 5)),
+    ]
+    return rows
+
+
 def count_objects(repo: Path) -> dict[str, int]:
     out = git(["count-objects", "-v"], repo)
     pairs = (line.split(":", 1) for line in out.splitlines() if ":" in line)
@@ -610,6 +679,8 @@ def main() -> int:
         progress("16 timed writers done")
         rows += measure_sessions(work, plan)
         progress("sessions done")
+        rows += measure_locks(work, plan)
+        progress("locks done")
         rows += measure_loose(work, plan)
         progress("loose objects done")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

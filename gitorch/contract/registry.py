@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from gitorch.contract import cases, config, hooks, locks, sessions, status, tasks
+from gitorch.contract import cases, config, hooks, locks, sessions, status, tasks, worktrees
 from gitorch.contract.method import Method
 from gitorch.model.errors import UsageError
 
 METHODS: dict[str, Method] = {
     method.name: method
-    for module in (sessions, tasks, cases, locks, hooks, config, status)
+    for module in (sessions, tasks, cases, worktrees, locks, hooks, config, status)
     for method in module.METHODS
 }
 

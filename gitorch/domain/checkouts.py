@@ -64,7 +64,7 @@ def free_name(repo: Repository, root: str, base: str, taken: frozenset[str] = fr
     while (
         f"orch/{candidate}" in taken
         or os.path.join(root, candidate) in taken
-        or _branch_exists(repo, f"orch/{candidate}")
+        or branch_exists(repo, f"orch/{candidate}")
         or os.path.exists(os.path.join(root, candidate))
     ):
         n += 1
@@ -109,7 +109,8 @@ def keep_notes_on_rewrite(repo: Repository) -> None:
         run_git(["config", "--add", "notes.rewriteRef", NOTES_REF], repo.path)
 
 
-def _branch_exists(repo: Repository, branch: str) -> bool:
+def branch_exists(repo: Repository, branch: str) -> bool:
+    """Whether ``refs/heads/<branch>`` exists."""
     try:
         read_git(["rev-parse", "-q", "--verify", f"refs/heads/{branch}"], repo.path)
     except GitorchError:
@@ -141,3 +142,62 @@ def _exclude(repo: Repository, pattern: str) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(f"{pattern}\n")
+
+
+def run_in(path: str, args: list[str], ok_codes: tuple[int, ...] = (0,)) -> str:
+    """Run git in the worktree at ``path``; its output as text."""
+    return run_git(args, path, ok_codes=ok_codes).decode("utf-8", "surrogateescape")
+
+
+def dirty(path: str) -> list[str]:
+    """Uncommitted changes of the worktree at ``path`` (``git status --porcelain`` lines)."""
+    out = run_in(path, ["status", "--porcelain", "--untracked-files=normal"])
+    return [line for line in out.splitlines() if line]
+
+
+def unmerged_commits(repo: Repository, branch: str) -> list[str]:
+    """Commits of ``branch`` that no other branch or remote-tracking branch holds."""
+    out = run_git(
+        [
+            "rev-list",
+            f"refs/heads/{branch}",
+            "--not",
+            f"--exclude={branch}",  # --branches takes names without refs/heads/
+            "--branches",
+            "--remotes",
+        ],
+        repo.path,
+    ).decode()
+    return out.split()
+
+
+def agents_inside(path: str) -> list[int]:
+    """Pids of processes whose working directory is inside ``path`` (Linux ``/proc``)."""
+    root = os.path.realpath(path)
+    found = []
+    try:
+        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return []
+    for pid in pids:
+        if pid == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            continue
+        if cwd == root or cwd.startswith(root + os.sep):
+            found.append(pid)
+    return found
+
+
+def remove(repo: Repository, path: str, *, force: bool) -> None:
+    """``git worktree remove``; the branch is always kept."""
+    args = ["worktree", "remove", *(["--force"] if force else []), path]
+    try:
+        run_git(args, repo.path)
+    except GitorchError as exc:
+        raise PreconditionFailed(
+            f"git worktree remove failed: {exc.details.get('stderr') or exc.message}",
+            {"path": path},
+        ) from None

@@ -22,7 +22,7 @@ from gitorch.domain.context import Context
 from gitorch.model.enums import WorktreeStatus
 from gitorch.model.errors import Conflict, GitorchError
 from gitorch.model.kinds import WORKTREE
-from gitorch.store.git import read_git, run_git
+from gitorch.store.git import GitProcess, git_error, read_git, run_git
 
 HOOKS = ("pre-commit", "pre-push")
 MARK = "# gitorch hook shim"
@@ -35,12 +35,14 @@ def shim(name: str) -> str:
     return f"""#!/bin/sh
 {MARK} ({name}): written by `git orch hooks install`, removed by `git orch hooks uninstall`.
 # A hook that was here before runs first, with the same arguments and input.
-chained="$(dirname "$0")/{name}{CHAINED}"
+chained="${{0%/*}}/{name}{CHAINED}"
+# git-orch itself, not `git orch`: a hook runs often, and git's hop costs a process.
+if [ ! -x "$chained" ]; then exec git-orch hook {name} "$@"; fi
 input="$(mktemp)" || exit 1
 trap 'rm -f "$input"' EXIT
 cat > "$input"
-if [ -x "$chained" ]; then "$chained" "$@" < "$input" || exit $?; fi
-git orch hook {name} "$@" < "$input"
+"$chained" "$@" < "$input" || exit $?
+git-orch hook {name} "$@" < "$input"
 """
 
 
@@ -108,17 +110,20 @@ def uninstall(ctx: Context) -> dict[str, Any]:
 
 
 def _mode(ctx: Context) -> str:
-    try:
-        out = read_git(["config", "--get", "orch.hooks.mode"], ctx.store.repo.path)
-    except GitorchError:
-        return "enforce"
-    return "warn" if out.decode().strip().lower() == "warn" else "enforce"
+    return _read_mode(
+        GitProcess(["config", "--get", "orch.hooks.mode"], ctx.store.repo.path, stdin=False)
+    )
+
+
+def _read_mode(child: GitProcess) -> str:
+    code, out, _ = child.communicate()
+    return "warn" if code == 0 and out.decode().strip().lower() == "warn" else "enforce"
 
 
 def _session_here(ctx: Context, view: Any) -> str | None:
     """The session of the worktree the hook runs in (the state says), else GIT_ORCH_SESSION."""
     try:
-        top = read_git(["rev-parse", "--show-toplevel"], ctx.store.repo.path).decode().strip()
+        top = ctx.store.repo.toplevel()
     except GitorchError:
         top = ""
     here = os.path.realpath(top) if top else ""
@@ -133,23 +138,39 @@ def _split(out: bytes) -> list[str]:
     return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
 
 
-def check_paths(ctx: Context, hook: str, paths: list[str]) -> dict[str, Any]:
-    """Refuse (``conflict``) paths locked by another session, or warn in warn mode."""
-    mode = _mode(ctx)
+def check_paths(
+    ctx: Context, hook: str, paths: list[str] | GitProcess, mode_of: GitProcess | None = None
+) -> dict[str, Any]:
+    """Refuse (``conflict``) paths locked by another session, or warn in warn mode.
+
+    ``paths`` may be a git process still listing them, and ``mode_of`` one
+    still reading the mode: they run while the state is read.
+    """
+    failure: GitorchError | None = None
+    session: str | None = None
+    held = locks.PathIndex([])
     try:
         view = ctx.read()
         session = _session_here(ctx, view)
-        held = locks.view_locks(ctx, view)
-    except GitorchError as exc:
+        held = locks.PathIndex(locks.view_locks(ctx, view))
+    except GitorchError as error:
+        failure = error
+    mode = _read_mode(mode_of) if mode_of is not None else _mode(ctx)
+    if isinstance(paths, GitProcess):
+        code, out, err = paths.communicate()
+        if code != 0:
+            raise git_error(paths.args, ctx.store.repo.path, code, err)
+        paths = _split(out)
+    if failure is not None:
         message = (
             f"git orch {hook}: the orchestrator state cannot be read, so path locks cannot be "
-            f"checked: {exc.message}. Fix the state, or bypass this check once with "
+            f"checked: {failure.message}. Fix the state, or bypass this check once with "
             "--no-verify."
         )
         if mode == "warn":
             sys.stderr.write(f"warning: {message}\n")
-            return {"verdict": "warn", "violations": [], "reason": exc.message}
-        raise Conflict(message, {"hook": hook, "state_error": exc.to_json()["error"]}) from None
+            return {"verdict": "warn", "violations": [], "reason": failure.message}
+        raise Conflict(message, {"hook": hook, "state_error": failure.to_json()["error"]})
     violations = []
     for path in sorted(set(paths)):
         for lock in locks.blocking(held, session, path):
@@ -184,8 +205,12 @@ def check_paths(ctx: Context, hook: str, paths: list[str]) -> dict[str, Any]:
 
 def pre_commit(ctx: Context) -> dict[str, Any]:
     """The staged paths (both sides of renames, deletions too) against other sessions' locks."""
-    out = run_git(["diff", "--cached", "--name-only", "-z", "--no-renames"], ctx.store.repo.path)
-    return check_paths(ctx, "pre-commit", _split(out))
+    repo = ctx.store.repo.path
+    staged = GitProcess(
+        ["diff", "--cached", "--name-only", "-z", "--no-renames"], repo, stdin=False
+    )
+    mode = GitProcess(["config", "--get", "orch.hooks.mode"], repo, stdin=False)
+    return check_paths(ctx, "pre-commit", staged, mode)
 
 
 def pre_push(ctx: Context, *, remote: str | None = None, url: str | None = None) -> dict[str, Any]:

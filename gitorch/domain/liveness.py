@@ -67,15 +67,20 @@ def guard(view: Snapshot, session_id: str) -> None:
         )
 
 
-def last_seen(ctx: Context) -> dict[str, str]:
-    """When each session was last seen, by id, as the live ref has it."""
+def live_values(ctx: Context, directory: str, field: str) -> dict[str, str]:
+    """``field`` of every live document under ``directory/``, by entity id."""
     from gitorch.store.live import LiveRef
 
     out = {}
-    for path, doc in LiveRef(ctx.store).read_all().items():
-        if path.startswith("sessions/") and isinstance(doc.get("last_seen_at"), str):
-            out[path[len("sessions/") : -len(".yaml")]] = doc["last_seen_at"]
+    for path, doc in LiveRef(ctx.store).read_all(directory).items():
+        if isinstance(doc.get(field), str):
+            out[path[len(directory) + 1 : -len(".yaml")]] = doc[field]
     return out
+
+
+def last_seen(ctx: Context) -> dict[str, str]:
+    """When each session was last seen, by id, as the live ref has it."""
+    return live_values(ctx, "sessions", "last_seen_at")
 
 
 def seen_at(ctx: Context, session: dict[str, Any], live: dict[str, str] | None = None) -> str:

@@ -11,12 +11,13 @@ Renewals go to ``refs/orchestrator/live``: no state commit each.
 
 from __future__ import annotations
 
+import bisect
 import os
 from typing import Any
 
 from gitorch.domain import checkouts, entities, sessions
 from gitorch.domain.context import Context
-from gitorch.domain.liveness import ms_of
+from gitorch.domain.liveness import live_values
 from gitorch.model.clock import format_ts
 from gitorch.model.enums import LockScope, LockStatus
 from gitorch.model.errors import Conflict, Forbidden, InvalidParams, PreconditionFailed
@@ -27,42 +28,62 @@ from gitorch.store.state import Snapshot, Transaction
 DEFAULT_TTL = 600
 
 
-def _live_expiry(ctx: Context) -> dict[str, str]:
-    from gitorch.store.live import LiveRef
-
-    out = {}
-    for path, doc in LiveRef(ctx.store).read_all().items():
-        if path.startswith("locks/") and isinstance(doc.get("expires_at"), str):
-            out[path[len("locks/") : -len(".yaml")]] = doc["expires_at"]
-    return out
-
-
 def view_locks(ctx: Context, view: Snapshot) -> list[dict[str, Any]]:
     """Every lock with its effective expiry and derived status (``expired``, ``superseded``).
 
     ``in_force`` is true for the locks that count: active, not expired, and
     not overlapped by a live lock of another session with a higher epoch.
     """
-    live = _live_expiry(ctx)
-    now = ctx.clock.now_ms()
+    live = live_values(ctx, "locks", "expires_at")
+    now = format_ts(ctx.clock.now_ms())  # the stamps share one format: text order is time order
     out = []
     for doc in entities.load_all(view, LOCK):
         expires = max(doc["expires_at"], live.get(doc["id"], ""))
         status = doc["status"]
-        if status == LockStatus.ACTIVE and ms_of(expires) <= now:
+        if status == LockStatus.ACTIVE and expires <= now:
             status = LockStatus.EXPIRED.value
         out.append({**doc, "expires_at": expires, "status": status, "in_force": False})
-    alive = [lock for lock in out if lock["status"] == LockStatus.ACTIVE]
-    for lock in alive:
+    alive = PathIndex([lock for lock in out if lock["status"] == LockStatus.ACTIVE])
+    for lock in alive.locks:
         lock["in_force"] = not any(
-            other["owner_session"] != lock["owner_session"]
-            and other["epoch"] > lock["epoch"]
-            and overlap(
-                other["scope_type"], other["scope_path"], lock["scope_type"], lock["scope_path"]
-            )
-            for other in alive
+            other["owner_session"] != lock["owner_session"] and other["epoch"] > lock["epoch"]
+            for other in alive.overlapping(lock["scope_type"], lock["scope_path"])
         )
     return out
+
+
+class PathIndex:
+    """Locks by path, so finding those that overlap one costs its depth, not their number."""
+
+    def __init__(self, locks: list[dict[str, Any]]) -> None:
+        self.locks = locks
+        self._by_path: dict[str, list[dict[str, Any]]] = {}
+        for lock in locks:
+            self._by_path.setdefault(lock["scope_path"], []).append(lock)
+        self._paths = sorted(self._by_path)
+
+    def covering(self, path: str) -> list[dict[str, Any]]:
+        """Locks that cover ``path``: prefixes above it, and any lock on it."""
+        parts = path.split("/") if path else []
+        found = []
+        for depth in range(len(parts) + 1):
+            at = "/".join(parts[:depth])
+            for lock in self._by_path.get(at, ()):
+                if covers(lock["scope_type"], lock["scope_path"], path):
+                    found.append(lock)
+        return found
+
+    def overlapping(self, scope_type: str, path: str) -> list[dict[str, Any]]:
+        """Locks that cover ``path`` or, for a prefix, lie below it."""
+        found = self.covering(path)
+        if scope_type == LockScope.PREFIX:
+            start = bisect.bisect_left(self._paths, path + "/" if path else "")
+            for at in self._paths[start:]:
+                if path and not at.startswith(path + "/"):
+                    break
+                if at != path:
+                    found.extend(self._by_path[at])
+        return found
 
 
 def holding(ctx: Context, view: Snapshot, session_id: str) -> list[dict[str, Any]]:
@@ -75,15 +96,14 @@ def holding(ctx: Context, view: Snapshot, session_id: str) -> list[dict[str, Any
 
 
 def blocking(
-    locks: list[dict[str, Any]], session_id: str | None, path: str
+    locks: list[dict[str, Any]] | PathIndex, session_id: str | None, path: str
 ) -> list[dict[str, Any]]:
     """Locks in force of other sessions covering the file ``path``."""
+    index = locks if isinstance(locks, PathIndex) else PathIndex(locks)
     return [
         lock
-        for lock in locks
-        if lock["in_force"]
-        and lock["owner_session"] != session_id
-        and covers(lock["scope_type"], lock["scope_path"], path)
+        for lock in index.covering(path)
+        if lock["in_force"] and lock["owner_session"] != session_id
     ]
 
 
@@ -196,11 +216,7 @@ def heartbeat(
     """Renew a lock its owner holds in force (on the live ref: no state commit)."""
     view = ctx.read()
     lock, caller = _owned(ctx, view, lock_id, session_id)
-    if lock["owner_session"] != caller["id"]:
-        raise Forbidden(
-            f"lock {lock['id']} belongs to session {lock['owner_session']}",
-            {"lock": _brief(lock), "session_id": caller["id"]},
-        )
+    sessions.must_own(lock, "owner_session", caller, "lock")
     current = next(doc for doc in view_locks(ctx, view) if doc["id"] == lock["id"])
     if current["status"] != LockStatus.ACTIVE or not current["in_force"]:
         why = current["status"] if current["status"] != LockStatus.ACTIVE else "superseded"

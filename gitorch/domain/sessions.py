@@ -19,7 +19,7 @@ from typing import Any
 from gitorch.domain import checkouts, entities, liveness
 from gitorch.domain.context import Context
 from gitorch.model.enums import SessionIntent, SessionStatus, WorktreeKind, WorktreeStatus
-from gitorch.model.errors import Conflict, InvalidParams, PreconditionFailed
+from gitorch.model.errors import Conflict, Forbidden, InvalidParams, PreconditionFailed
 from gitorch.model.kinds import CURRENT_REF, SESSION, WORKTREE
 from gitorch.store.state import Snapshot, Transaction
 
@@ -289,3 +289,12 @@ def _named(text: str | None, default: str | None, param: str = "session_id") -> 
             {"param": param},
         )
     return chosen
+
+
+def must_own(doc: dict[str, Any], field: str, session: dict[str, Any], what: str) -> None:
+    """Refuse (``forbidden``) a session acting on something another session owns."""
+    if doc.get(field) != session["id"]:
+        raise Forbidden(
+            f"{what} {doc['id']} belongs to session {doc.get(field)}",
+            {"id": doc["id"], "owner": doc.get(field), "session_id": session["id"]},
+        )

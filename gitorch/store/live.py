@@ -24,25 +24,34 @@ class LiveRef:
         self.store = store
         self.ref = ref
 
-    def read_all(self) -> dict[str, dict[str, Any]]:
-        """Every live document, by path."""
+    def read_all(self, directory: str = "") -> dict[str, dict[str, Any]]:
+        """Every live document (under ``directory``, when given), by path."""
         found = self.store.read_object(self.ref, "commit")
         if found is None:
             target = self.store.ref_target(self.ref)
             if target:
                 raise self.store.missing("commit", target, self.ref)
             return {}
+        root = self.store.read_tree(parse_commit(found[1]).tree)
         out: dict[str, dict[str, Any]] = {}
-        self._walk(self.store.read_tree(parse_commit(found[1]).tree), "", out)
+        if not directory:
+            self._walk(root, "", out)
+        elif directory in root and root[directory].mode == TREE_MODE:
+            self._walk(self.store.read_tree(root[directory].sha), f"{directory}/", out)
         return out
 
     def _walk(self, entries: dict[str, Entry], prefix: str, out: dict[str, dict[str, Any]]) -> None:
+        blobs = []
         for name, entry in entries.items():
             path = f"{prefix}{name}"
             if entry.mode == TREE_MODE:
                 self._walk(self.store.read_tree(entry.sha), f"{path}/", out)
             else:
-                out[path] = self.store.document(entry.sha, f"{self.ref}:{path}")
+                blobs.append((entry.sha, f"{self.ref}:{path}", path))
+        # one batch: cached documents by blob id, the rest read and parsed together
+        docs = self.store.documents([(blob, where) for blob, where, _ in blobs])
+        for (_, _, path), doc in zip(blobs, docs, strict=True):
+            out[path] = doc
 
     def put(self, changes: dict[str, dict[str, Any] | None], subject: str = "live") -> None:
         """Set (or, with None, remove) live documents, keeping all the others."""

@@ -29,6 +29,7 @@ class Repository:
         if not os.path.isdir(self.path):
             raise NotFound(f"no such directory: {self.path}", {"path": self.path})
         self._dirs: tuple[str, str] | None = None
+        self._top: str | None = None
 
     def _discover(self) -> tuple[str, str]:
         if self._dirs is None:
@@ -40,16 +41,18 @@ class Repository:
                     "--git-path",
                     "objects",
                     "--show-object-format",
+                    "--is-inside-work-tree",
+                    "--show-prefix",
                 ],
                 self.path,
             )
-            lines = out.decode("utf-8", "surrogateescape").splitlines()
-            if len(lines) != 3:
+            lines = out.decode("utf-8", "surrogateescape").split("\n")[:5]
+            if len(lines) != 5:
                 raise Unavailable(
                     f"git rev-parse gave an unexpected answer in {self.path}: {lines!r}",
                     {"path": self.path},
                 )
-            common_dir, objects_dir, object_format = lines
+            common_dir, objects_dir, object_format, inside, prefix = lines
             if object_format != OBJECT_FORMAT:
                 raise Unavailable(
                     f"the repository at {self.path} uses {object_format} object ids; "
@@ -57,6 +60,11 @@ class Repository:
                     {"path": self.path, "object_format": object_format},
                 )
             self._dirs = (common_dir, objects_dir)
+            if inside == "true":
+                top = self.path
+                for _ in [part for part in prefix.split("/") if part]:
+                    top = os.path.dirname(top)
+                self._top = top
         return self._dirs
 
     def check(self) -> None:
@@ -87,10 +95,10 @@ class Repository:
 
     def toplevel(self) -> str:
         """The top directory of the worktree ``path`` is in (the repository's files)."""
-        top = self._git_line(["rev-parse", "--show-toplevel"])
-        if not top:
+        self._discover()
+        if self._top is None:
             raise NotFound(f"no worktree at {self.path} (a bare repository?)", {"path": self.path})
-        return top
+        return self._top
 
     def default_branch(self) -> str:
         """The branch gitorch protects unless config.yaml says otherwise.

@@ -132,10 +132,19 @@ class Snapshot:
         """Every document of ``kind``, in tree order (do not mutate them).
 
         ``check(doc, path)`` validates a document and returns the form to list
-        (a kind's schema check); its ``key`` names it in the cache. A shard's
-        checked documents come from the cache when its tree id is there; the
-        other shards are read, checked, and cached under their tree id.
+        (a kind's schema check); its ``key`` names it in the cache. The whole
+        listing is cached under the kind's tree id; after a change, a shard's
+        checked documents come from the cache when its tree id is there, and
+        only the other shards are read, checked, and cached.
         """
+        suffix = f":{check.key}" if check is not None else ""
+        kind_entry = self.root().get(kind.directory)
+        whole = f"kind:{kind_entry.sha}{suffix}" if kind_entry is not None else None
+        if whole is not None and kind_entry is not None and kind_entry.mode == TREE_MODE:
+            cached = self.store.cache.shards([whole])
+            if whole in cached:
+                self.meta()
+                return cached[whole]
         shards = []
         for shard, entry in self._kind_tree(kind).items():
             if entry.mode != TREE_MODE or len(shard) != SHARD_LEN:
@@ -146,7 +155,6 @@ class Snapshot:
             return []
         self.meta()
         cache = self.store.cache
-        suffix = f":{check.key}" if check is not None else ""
         known = {
             key.removesuffix(suffix): docs
             for key, docs in cache.shards([sha + suffix for _, sha in shards]).items()
@@ -170,6 +178,8 @@ class Snapshot:
         out: list[dict[str, Any]] = []
         for _, sha in shards:
             out.extend(known[sha])
+        if whole is not None:
+            cache.put_shards([(whole, out)])
         return out
 
     def _shard_members(self, kind: Kind, shard: str, sha: str) -> list[tuple[str, str, str]]:

@@ -90,6 +90,8 @@ def expand_aliases(args: list[str]) -> list[str]:
     head, word, rest = args[:i], args[i : i + 1], args[i + 1 :]
     if word == ["hooks"] and rest[:1] in (["install"], ["uninstall"], ["status"]):
         return [*head, f"hooks.{rest[0]}", *rest[1:]]
+    if word == ["worktree"] and rest[:1] == ["prune"]:
+        return [*head, "worktree.prune", *rest[1:]]
     if word == ["hook"] and rest[:1] == ["pre-commit"]:
         return [*head, "hook.pre_commit", *rest[1:]]
     if word == ["hook"] and rest[:1] == ["pre-push"]:
