@@ -336,3 +336,35 @@ def test_hooks_are_installed_where_git_looks_and_honour_core_hookspath(
     linked = tmp_path / "linked"
     git(repo, "worktree", "add", "-q", str(linked))
     assert run(linked, "hooks", "status").out["hooks"]["pre-commit"]["installed"] is True
+
+
+def test_pre_push_reads_every_line_and_ignores_what_pushes_nothing(repo: Path) -> None:
+    with Orchestrator(repo) as orch:
+        me = orch.call("session.open", {"intent": "resume_work"})["session"]["id"]
+        other = orch.call("session.open", {"intent": "resume_work"})["session"]["id"]
+        orch.call(
+            "lock.acquire",
+            {"scope_type": "file", "scope_path": "locked.txt", "owner_session": other},
+        )
+    base = git(repo, "rev-parse", "HEAD").strip()
+    commit_in(repo, "free.txt", "free\n", env={"GIT_ORCH_SESSION": me})
+    free = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "checkout", "-q", "-b", "side", base)
+    (repo / "locked.txt").write_text("x\n")
+    git(repo, "add", "locked.txt")
+    git(repo, "-c", "core.hooksPath=/dev/null", "commit", "-q", "-m", "locked")
+    locked = git(repo, "rev-parse", "HEAD").strip()
+    zero = "0" * 40
+    lines = (
+        "garbage line\n"
+        f"refs/heads/gone {zero} refs/heads/gone {base}\n"  # a deletion
+        f"refs/heads/main {free} refs/heads/main {base}\n"
+        f"refs/heads/x {'f' * 40} refs/heads/x {zero}\n"  # a commit this clone lacks
+    )
+    ok = run(repo, "hook", "pre-push", "origin", "u", stdin=lines, env={"GIT_ORCH_SESSION": me})
+    assert ok.code == 0, ok
+    lines += f"refs/heads/side {locked} refs/heads/side {zero}\n"  # the last line counts too
+    refused = run(
+        repo, "hook", "pre-push", "origin", "u", stdin=lines, env={"GIT_ORCH_SESSION": me}
+    )
+    assert refused.code == 1 and "locked.txt" in refused.stderr

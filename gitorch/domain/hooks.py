@@ -223,8 +223,8 @@ def pre_push(ctx: Context, *, remote: str | None = None, url: str | None = None)
         if len(fields) != 4:
             continue
         _, local_sha, _, remote_sha = fields
-        if local_sha == ZERO:
-            continue  # a deletion pushes no content
+        if local_sha == ZERO or not _exists(repo, local_sha):
+            continue  # a deletion pushes no content; git pushes no commit it lacks
         bounds = [local_sha]
         if remote_sha != ZERO and _exists(repo, remote_sha):
             bounds.append(f"^{remote_sha}")
