@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from gitorch.contract.method import EFFECTS, READ, WRITE, Method
 from gitorch.contract.registry import METHODS, lookup
 from gitorch.domain import liveness
 from gitorch.domain.context import Context
-from gitorch.model.clock import Clock, SystemClock
+from gitorch.model.clock import SystemClock
 from gitorch.model.errors import GitorchError, Internal
 from gitorch.store.repository import Repository
 from gitorch.store.state import Store
+
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any
+
+    from gitorch.model.clock import Clock
 
 _BY_ATTRIBUTE = {name.replace(".", "_"): name for name in METHODS}
 

@@ -96,7 +96,7 @@ def test_a_read_loads_only_what_it_needs(repo: Path) -> None:
     loaded = set(json.loads(modules.replace("'", '"')))
     assert code == "0"
     heavy = {"click", "dulwich", "filelock", "subprocess", "libtmux", "yaml", "dataclasses"}
-    heavy |= {"mcp", "mcp_types", "anyio", "pydantic", "sqlite3", "datetime", "hashlib"}
+    heavy |= {"mcp", "mcp_types", "anyio", "pydantic", "sqlite3", "datetime", "hashlib", "typing"}
     assert not {m.split(".")[0] for m in loaded} & heavy
 
 

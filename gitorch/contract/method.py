@@ -18,8 +18,8 @@ and the README reference can be built without loading the domain.
 from __future__ import annotations
 
 import importlib
+from collections import namedtuple
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
 
 from gitorch.contract.params import Param
 from gitorch.model.errors import InvalidParams
@@ -32,7 +32,49 @@ EFFECTS = "effects"
 SESSION_PARAMS = ("session_id", "owner_session", "requester_session_id", "owner_session_id")
 
 
-class Method(NamedTuple):
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+
+if TYPE_CHECKING:
+
+    class _MethodFields(NamedTuple):
+        name: str
+        summary: str
+        params: tuple[Param, ...]
+        result: str
+        result_schema: dict[str, Any]
+        handler: str
+        access: str = READ
+        more_results: tuple[tuple[str, dict[str, Any]], ...] = ()
+        default_format: str = "json"
+        columns: tuple[str, ...] = ()
+
+else:
+    _MethodFields = namedtuple(
+        "_MethodFields",
+        (
+            "name",
+            "summary",
+            "params",
+            "result",
+            "result_schema",
+            "handler",
+            "access",
+            "more_results",
+            "default_format",
+            "columns",
+        ),
+        defaults=(
+            READ,
+            (),
+            "json",
+            (),
+        ),
+    )
+
+
+class Method(_MethodFields):
     """One method of the contract.
 
     ``result`` is the key of the result's main value and ``result_schema``
@@ -41,16 +83,7 @@ class Method(NamedTuple):
     (``table``); ``columns`` are what ``--format table`` shows of a list.
     """
 
-    name: str
-    summary: str
-    params: tuple[Param, ...]
-    result: str
-    result_schema: dict[str, Any]
-    handler: str
-    access: str = READ
-    more_results: tuple[tuple[str, dict[str, Any]], ...] = ()
-    default_format: str = "json"
-    columns: tuple[str, ...] = ()
+    __slots__ = ()
 
     def param(self, name: str) -> Param | None:
         """The parameter called ``name``, if the method has one."""

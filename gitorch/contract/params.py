@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections import namedtuple
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, NamedTuple
 
 from gitorch.model.enums import parse_enum
 from gitorch.model.errors import InvalidParams
@@ -290,18 +290,38 @@ class Choice(ParamKind):
         return "|".join(member.value for member in self.enum)
 
 
-class Param(NamedTuple):
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+
+if TYPE_CHECKING:
+
+    class _ParamFields(NamedTuple):
+        name: str
+        kind: ParamKind
+        help: str
+        required: bool = False
+        default: Any = None
+
+else:
+    _ParamFields = namedtuple(
+        "_ParamFields",
+        ("name", "kind", "help", "required", "default"),
+        defaults=(
+            False,
+            None,
+        ),
+    )
+
+
+class Param(_ParamFields):
     """One parameter of a method.
 
     ``default`` is what the method uses when the caller gives nothing
     (None: the parameter is simply absent).
     """
 
-    name: str
-    kind: ParamKind
-    help: str
-    required: bool = False
-    default: Any = None
+    __slots__ = ()
 
     @property
     def option(self) -> str:

@@ -9,8 +9,6 @@ commit served. Several notes on one commit are kept (appended), and
 
 from __future__ import annotations
 
-from typing import Any
-
 from gitorch.domain import checkouts, entities, sessions
 from gitorch.domain.context import Context
 from gitorch.model.enums import RefMode, StepResult, TaskLevel, TaskStatus
@@ -18,6 +16,10 @@ from gitorch.model.errors import Forbidden, InvalidParams, PreconditionFailed
 from gitorch.model.kinds import CURRENT_REF, SESSION, TASK, WORKTREE
 from gitorch.store.notes import Notes
 from gitorch.store.state import Snapshot, Transaction
+
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any
 
 _RESUME_ORDER = {TaskStatus.IN_PROGRESS: 0, TaskStatus.BLOCKED: 1, TaskStatus.TODO: 2}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import NamedTuple
+from collections import namedtuple
 
 from gitorch.model.errors import GitorchError, PreconditionFailed
 from gitorch.store.git import read_git, run_git
@@ -22,12 +22,25 @@ DEFAULT_ROOT = ".orch-worktrees"
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
-class Head(NamedTuple):
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
+if TYPE_CHECKING:
+
+    class _HeadFields(NamedTuple):
+        path: str
+        branch: str | None
+        commit: str | None
+
+else:
+    _HeadFields = namedtuple("_HeadFields", ("path", "branch", "commit"))
+
+
+class Head(_HeadFields):
     """What a worktree has checked out."""
 
-    path: str
-    branch: str | None
-    commit: str | None
+    __slots__ = ()
 
 
 def worktree_root(repo: Repository) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from gitorch.domain.context import Context
 from gitorch.model.config import check_branch_name
 from gitorch.store.state import Snapshot, Transaction
+
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def get(ctx: Context, view: Snapshot) -> dict[str, Any]:

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TypeVar
 
-from gitorch.model.clock import Clock, format_ts
+from gitorch.model.clock import format_ts
 from gitorch.model.ids import is_id, new_id
 from gitorch.model.kinds import EntityKind
 from gitorch.store.state import Snapshot, Store, Transaction
 
-T = TypeVar("T")
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    from gitorch.model.clock import Clock
+
+    T = TypeVar("T")
 
 
 def session_from_env() -> str | None:

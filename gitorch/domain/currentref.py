@@ -8,7 +8,6 @@ never another session's case.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from gitorch.domain import cases, checkouts, entities, locks, sessions
 from gitorch.domain.context import Context
@@ -16,6 +15,10 @@ from gitorch.model.enums import RefMode, TaskStatus
 from gitorch.model.errors import NotFound
 from gitorch.model.kinds import CURRENT_REF, TASK, WORKTREE
 from gitorch.store.state import Transaction
+
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any
 
 LIMIT_BYTES = 2048
 

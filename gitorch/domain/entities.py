@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from gitorch.domain.context import Context
 from gitorch.model.errors import InvalidParams, NotFound
 from gitorch.model.ids import parse_prefix, shard_of
 from gitorch.model.kinds import EntityKind
 from gitorch.store.state import Snapshot, Transaction
+
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def doc_path(kind: EntityKind, entity_id: str) -> str:

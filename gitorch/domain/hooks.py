@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 from gitorch.domain import entities, locks
 from gitorch.domain.context import Context
@@ -23,6 +22,10 @@ from gitorch.model.enums import WorktreeStatus
 from gitorch.model.errors import Conflict, GitorchError
 from gitorch.model.kinds import WORKTREE
 from gitorch.store.git import GitProcess, git_error, read_git, run_git
+
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any
 
 HOOKS = ("pre-commit", "pre-push")
 MARK = "# gitorch hook shim"

@@ -12,16 +12,18 @@ read at most once per 30 s.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from gitorch.model.enums import SessionStatus
 from gitorch.model.errors import Forbidden, GitorchError
 from gitorch.model.ids import is_id
 from gitorch.model.kinds import SESSION
 
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
 if TYPE_CHECKING:
+    from typing import Any
+
     from gitorch.domain.context import Context
     from gitorch.store.state import Snapshot
+
 
 READ_REFRESH_MS = 30_000
 WRITE_REFRESH_MS = 1_000  # a heartbeat just written is not written again

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import bisect
 import os
-from typing import Any
 
 from gitorch.domain import checkouts, entities, sessions
 from gitorch.domain.context import Context
@@ -24,6 +23,10 @@ from gitorch.model.errors import Conflict, Forbidden, InvalidParams, Preconditio
 from gitorch.model.kinds import LOCK, SESSION
 from gitorch.model.paths import covers, normalise, overlap
 from gitorch.store.state import Snapshot, Transaction
+
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_TTL = 600
 

@@ -9,13 +9,16 @@ another session holds a lock on. Twelve or more: a worktree; less: shared.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from gitorch.domain import locks
 from gitorch.domain.context import Context
 from gitorch.model.errors import InvalidParams
 from gitorch.model.paths import normalise
 from gitorch.store.state import Snapshot
+
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any
 
 THRESHOLD = 12
 RISK = {"low": 1, "medium": 2, "high": 3}

@@ -14,7 +14,6 @@ for it is ``forbidden``.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from gitorch.domain import checkouts, entities, liveness
 from gitorch.domain.context import Context
@@ -22,6 +21,10 @@ from gitorch.model.enums import SessionIntent, SessionStatus, WorktreeKind, Work
 from gitorch.model.errors import Conflict, Forbidden, InvalidParams, PreconditionFailed
 from gitorch.model.kinds import CURRENT_REF, SESSION, WORKTREE
 from gitorch.store.state import Snapshot, Transaction
+
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_TIMEOUT = 300
 OPEN = (

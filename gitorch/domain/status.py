@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from gitorch.domain.context import Context
 from gitorch.model.clock import format_ts
 from gitorch.model.kinds import BY_DIRECTORY
 from gitorch.store.state import Snapshot
+
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def summary(ctx: Context, view: Snapshot, *, history: int = 5) -> dict[str, Any]:

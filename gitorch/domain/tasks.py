@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from gitorch.domain import entities
 from gitorch.domain.context import Context
 from gitorch.model.enums import TaskLevel, TaskStatus
@@ -11,6 +9,10 @@ from gitorch.model.errors import InvalidParams, PreconditionFailed
 from gitorch.model.kinds import SESSION, TASK
 from gitorch.model.task import STATUS_MOVES, may_nest
 from gitorch.store.state import Snapshot, Transaction
+
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any
 
 TITLE_LIMIT = 1000
 

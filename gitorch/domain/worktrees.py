@@ -12,7 +12,6 @@ protected branch: that is the merge queue's alone.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from gitorch.domain import checkouts, entities, liveness, sessions
 from gitorch.domain.context import Context
@@ -26,6 +25,10 @@ from gitorch.model.errors import (
 )
 from gitorch.model.kinds import SESSION, TASK, WORKTREE
 from gitorch.store.state import Snapshot, Transaction
+
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _record_then_add(

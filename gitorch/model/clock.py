@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import time
-from typing import Protocol
 
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Protocol
 
-class Clock(Protocol):
-    """Something that tells the time in milliseconds since the epoch."""
+    class Clock(Protocol):
+        """Something that tells the time in milliseconds since the epoch."""
 
-    def now_ms(self) -> int:
-        """Milliseconds since 1970-01-01T00:00:00Z."""
-        ...
+        def now_ms(self) -> int:
+            """Milliseconds since 1970-01-01T00:00:00Z."""
+            ...
 
 
 class SystemClock:

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
 
 import yaml
 
 from gitorch.model.errors import InvalidState
+
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any
 
 try:
     _Loader: Any = yaml.CSafeLoader

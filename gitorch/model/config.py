@@ -6,7 +6,10 @@ call's parameters or that machine's local git config.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any
+
 
 SCHEMA_VERSION = 1
 

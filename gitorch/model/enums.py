@@ -7,11 +7,14 @@ always use the lower snake_case value.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TypeVar
 
 from gitorch.model.errors import InvalidParams
 
-E = TypeVar("E", bound=StrEnum)
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    E = TypeVar("E", bound=StrEnum)
 
 
 class TaskLevel(StrEnum):

@@ -6,7 +6,9 @@ Every layer raises a ``GitorchError`` subclass; the surfaces turn it into
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class GitorchError(Exception):

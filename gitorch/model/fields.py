@@ -7,23 +7,35 @@ wrong type fails as ``invalid_state`` naming the file, never deeper down.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
-from typing import Any, NamedTuple
 
 from gitorch.model.errors import InvalidState
 
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
 
-class Field(NamedTuple):
+if TYPE_CHECKING:
+
+    class _FieldFields(NamedTuple):
+        name: str
+        shape: str | type[StrEnum]
+        optional: bool = False
+
+else:
+    _FieldFields = namedtuple("_FieldFields", ("name", "shape", "optional"), defaults=(False,))
+
+
+class Field(_FieldFields):
     """One field of a stored document.
 
     ``shape`` is ``str``, ``int``, ``str_list``, ``json`` or an enum class;
     ``optional`` fields may be null.
     """
 
-    name: str
-    shape: str | type[StrEnum]
-    optional: bool = False
+    __slots__ = ()
 
 
 COMMON_FIELDS = (

@@ -9,20 +9,23 @@ The first two characters of the random part shard the state tree.
 from __future__ import annotations
 
 import os
-from typing import Protocol
 
 from gitorch.model.errors import InvalidParams
+
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class Kind(Protocol):
+        """What ids need of an entity kind (see gitorch.model.kinds)."""
+
+        name: str
+        prefix: str
+
 
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 RANDOM_LEN = 8
 SHARD_LEN = 2
-
-
-class Kind(Protocol):
-    """What ids need of an entity kind (see gitorch.model.kinds)."""
-
-    name: str
-    prefix: str
 
 
 _LETTERS = frozenset(ALPHABET)

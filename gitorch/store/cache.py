@@ -22,7 +22,10 @@ import json
 import os
 import zlib
 from collections.abc import Iterable, Sequence
-from typing import Any
+
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any
 
 FORMAT = "gitorch-cache-2"
 FILE_NAME = "cache.sqlite"

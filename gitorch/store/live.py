@@ -9,12 +9,14 @@ commits become unreachable and ``git gc`` collects them.
 
 from __future__ import annotations
 
-from typing import Any
-
 from gitorch.store.objects import EMPTY_TREE, TREE_MODE, Commit, Entry, format_commit, parse_commit
 from gitorch.store.repository import LIVE_REF
 from gitorch.store.state import Made, Store
 from gitorch.store.trees import TreeBuilder
+
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class LiveRef:

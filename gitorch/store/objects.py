@@ -14,8 +14,8 @@ import bisect
 import os
 import struct
 import zlib
+from collections import namedtuple
 from collections.abc import Iterable, Mapping
-from typing import NamedTuple
 
 from gitorch.model.errors import Unavailable
 from gitorch.store.git import run_git
@@ -33,20 +33,42 @@ def _unavailable(exc: OSError, path: str) -> Unavailable:
     )
 
 
-class Entry(NamedTuple):
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
+if TYPE_CHECKING:
+
+    class _EntryFields(NamedTuple):
+        mode: str
+        sha: str
+
+else:
+    _EntryFields = namedtuple("_EntryFields", ("mode", "sha"))
+
+
+class Entry(_EntryFields):
     """One entry of a tree: its mode and object id."""
 
-    mode: str
-    sha: str
+    __slots__ = ()
 
 
-class Commit(NamedTuple):
+if TYPE_CHECKING:
+
+    class _CommitFields(NamedTuple):
+        tree: str
+        parents: tuple[str, ...]
+        committer: str
+        message: str
+
+else:
+    _CommitFields = namedtuple("_CommitFields", ("tree", "parents", "committer", "message"))
+
+
+class Commit(_CommitFields):
     """The parts of a commit the state reads."""
 
-    tree: str
-    parents: tuple[str, ...]
-    committer: str
-    message: str
+    __slots__ = ()
 
 
 def object_id(obj_type: str, data: bytes) -> str:

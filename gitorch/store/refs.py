@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import NamedTuple
+from collections import namedtuple
 
 from gitorch.model.errors import GitorchError, Unavailable
 from gitorch.store.git import GitProcess, git_error, read_git
@@ -38,11 +38,24 @@ _RECORD_KEEP_SECONDS = 3600.0
 _Started = tuple[int, str, float, str]  # pid, host, start time, the new value it writes
 
 
-class Moved(NamedTuple):
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
+if TYPE_CHECKING:
+
+    class _MovedFields(NamedTuple):
+        ok: bool  # the ref now points at the new commit
+        missing: bool = False  # git refused: the new object (or one it needs) is missing
+
+else:
+    _MovedFields = namedtuple("_MovedFields", ("ok", "missing"), defaults=(False,))
+
+
+class Moved(_MovedFields):
     """What an attempt to move a ref found."""
 
-    ok: bool  # the ref now points at the new commit
-    missing: bool = False  # git refused: the new object (or one it needs) is missing
+    __slots__ = ()
 
 
 class RefUpdater:

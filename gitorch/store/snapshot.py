@@ -9,16 +9,27 @@ never an empty or partial answer.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
-
 from gitorch.model.config import SCHEMA_VERSION, default_config, initial_meta
 from gitorch.model.errors import InvalidState
 from gitorch.model.ids import SHARD_LEN, is_id, shard_of
 from gitorch.store.objects import TREE_MODE, Commit, Entry
 
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
 if TYPE_CHECKING:
+    from typing import Any, Protocol
+
     from gitorch.model.kinds import EntityKind as Kind
     from gitorch.store.state import Store
+
+    class Check(Protocol):
+        """A document check a listing applies and caches: a kind's schema."""
+
+        key: str  # names the check in the cache: changes whenever the check does
+
+        def __call__(self, doc: dict[str, Any], path: str) -> dict[str, Any]:
+            """The document as listed; ``invalid_state`` naming ``path`` if it does not fit."""
+            ...
+
 
 _SUFFIX = ".yaml"
 
@@ -207,16 +218,6 @@ class Snapshot:
     def kinds_present(self) -> list[str]:
         """Directories of the state tree that hold entities."""
         return sorted(name for name, entry in self.root().items() if entry.mode == TREE_MODE)
-
-
-class Check(Protocol):
-    """A document check a listing applies and caches: a kind's schema."""
-
-    key: str  # names the check in the cache: changes whenever the check does
-
-    def __call__(self, doc: dict[str, Any], path: str) -> dict[str, Any]:
-        """The document as listed; ``invalid_state`` naming ``path`` if it does not fit."""
-        ...
 
 
 def _checked(doc: dict[str, Any], path: str, check: Check | None) -> dict[str, Any]:

@@ -12,9 +12,9 @@ was committed is never reported as failed.
 from __future__ import annotations
 
 import os
+from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from gitorch.model.config import default_config
 from gitorch.model.errors import Conflict, GitorchError, InvalidState, Unavailable
@@ -36,13 +36,16 @@ from gitorch.store.repository import STATE_REF, Repository
 from gitorch.store.snapshot import Snapshot, Transaction
 from gitorch.store.trees import Path, TreeBuilder
 
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
 if TYPE_CHECKING:
+    from typing import Any, NamedTuple, TypeVar
+
     from gitorch.model.clock import Clock
     from gitorch.store.refs import RefUpdater
 
-__all__ = ["STATE_REF", "Made", "Snapshot", "Store", "Transaction"]
+    T = TypeVar("T")
 
-T = TypeVar("T")
+__all__ = ["STATE_REF", "Made", "Snapshot", "Store", "Transaction"]
 
 MAX_ATTEMPTS = 8
 PACK_THRESHOLD = 1024  # loose objects written before a writer repacks (see packing.py)
@@ -52,12 +55,21 @@ _FALLBACK_IDENT = "gitorch <gitorch@localhost>"
 LOCK_WAIT_SECONDS = 60.0
 
 
-class Made(NamedTuple):
+if TYPE_CHECKING:
+
+    class _MadeFields(NamedTuple):
+        commit: str
+        message: str
+        builder: TreeBuilder
+
+else:
+    _MadeFields = namedtuple("_MadeFields", ("commit", "message", "builder"))
+
+
+class Made(_MadeFields):
     """A new commit for a ref: its id, its reflog message, and the objects it needs."""
 
-    commit: str
-    message: str
-    builder: TreeBuilder
+    __slots__ = ()
 
 
 class Store:

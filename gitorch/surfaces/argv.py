@@ -12,7 +12,7 @@ A single-valued option given twice is refused here and there alike.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections import namedtuple
 
 from gitorch.contract.method import Method
 from gitorch.contract.registry import METHODS
@@ -23,12 +23,25 @@ GLOBAL_VALUES = {"-C": "repo", "--repo": "repo", "--format": "format"}
 GLOBAL_FLAGS = {"--pretty": "pretty"}
 
 
-class Call(NamedTuple):
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+
+if TYPE_CHECKING:
+
+    class _CallFields(NamedTuple):
+        method: Method
+        params: dict[str, Any]
+        options: Options
+
+else:
+    _CallFields = namedtuple("_CallFields", ("method", "params", "options"))
+
+
+class Call(_CallFields):
     """A method call read from the command line."""
 
-    method: Method
-    params: dict[str, Any]
-    options: Options
+    __slots__ = ()
 
 
 def repeated(option: str) -> UsageError:

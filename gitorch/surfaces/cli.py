@@ -12,7 +12,6 @@ usage errors are turned into the contract's JSON error with exit 2.
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
@@ -24,6 +23,10 @@ from gitorch.surfaces import helptext, output
 from gitorch.surfaces.argv import repeated
 from gitorch.surfaces.main import run_method
 from gitorch.surfaces.output import FORMATS, Options
+
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _global_params() -> list[click.Parameter]:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any
 
 from gitorch.contract.method import Method
 from gitorch.model.errors import GitorchError, UsageError
 from gitorch.surfaces import output
 from gitorch.surfaces.output import Options
+
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def run_method(

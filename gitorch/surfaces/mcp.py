@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
 
 from gitorch import __version__
 from gitorch.contract.method import Method
 from gitorch.model.errors import GitorchError, InvalidParams, NotFound, Unavailable, UsageError
 from gitorch.surfaces import mcptools, output
 from gitorch.surfaces.output import Options
+
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any
 
 INSTALL_HINT = "pip install 'gitorch[mcp]'"
 STATUS_URI = "gitorch://status"

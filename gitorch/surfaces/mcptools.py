@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 from gitorch.contract.method import Method
 from gitorch.contract.params import INT64_MAX, INT64_MIN
 from gitorch.contract.registry import METHODS
 from gitorch.model.errors import UsageError
+
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any
 
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 # What a worker agent needs every turn; names not (yet) in the registry are skipped.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, NamedTuple
+from collections import namedtuple
 
 from gitorch import __version__
 from gitorch.contract.method import Method
@@ -14,12 +14,33 @@ from gitorch.model.errors import GitorchError, Internal
 FORMATS = ("json", "table")
 
 
-class Options(NamedTuple):
+TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+
+if TYPE_CHECKING:
+
+    class _OptionsFields(NamedTuple):
+        repo: str | None = None
+        pretty: bool = False
+        format: str | None = None
+
+else:
+    _OptionsFields = namedtuple(
+        "_OptionsFields",
+        ("repo", "pretty", "format"),
+        defaults=(
+            None,
+            False,
+            None,
+        ),
+    )
+
+
+class Options(_OptionsFields):
     """Options every command takes: where the repository is and how to print."""
 
-    repo: str | None = None
-    pretty: bool = False
-    format: str | None = None
+    __slots__ = ()
 
 
 class OutputClosed(Exception):
