@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from gitorch.contract import cases, config, hooks, locks, sessions, status, tasks, worktrees
+from gitorch.contract import (
+    cases,
+    config,
+    graph,
+    hooks,
+    locks,
+    sessions,
+    status,
+    tasks,
+    worktrees,
+)
 from gitorch.contract.method import Method
 from gitorch.model.errors import UsageError
 
 METHODS: dict[str, Method] = {
     method.name: method
-    for module in (sessions, tasks, cases, worktrees, locks, hooks, config, status)
+    for module in (sessions, tasks, cases, graph, worktrees, locks, hooks, config, status)
     for method in module.METHODS
 }
 

@@ -95,8 +95,15 @@ def add(repo: Repository, path: str, branch: str, base: str) -> None:
             f"cannot make {os.path.dirname(path)}: {exc.strerror}", {"path": path}
         ) from None
     except GitorchError as exc:
+        stderr = exc.details.get("stderr") or exc.message
+        hint = ""
+        if "not a valid object name" in stderr or "invalid reference" in stderr:
+            hint = (
+                f" ({base!r} has no commit here: make a first commit, or set the protected "
+                "branch with git orch config.set --protected-branch)"
+            )
         raise PreconditionFailed(
-            f"git worktree add failed: {exc.details.get('stderr') or exc.message}",
+            f"git worktree add failed: {stderr}{hint}",
             {"path": path, "branch": branch, "base": base},
         ) from None
 
