@@ -592,6 +592,87 @@ def measure_locks(work: Path, plan: Plan) -> list[Row]:
     return rows
 
 
+def build_graph(repo: Path, nodes: int, edges: int) -> None:
+    """``nodes`` nodes and ``edges`` acyclic depends_on edges, written as one commit."""
+    from gitorch.domain import entities
+    from gitorch.model.kinds import EDGE, NODE
+
+    rng = random.Random(3)
+    with Orchestrator(repo) as orch:
+        ctx = orch.context.for_call("graph.import", None)
+
+        def apply(tx: object) -> None:
+            ids = []
+            for i in range(nodes):
+                doc = entities.create(
+                    ctx,
+                    tx,
+                    NODE,
+                    {  # type: ignore[arg-type]
+                        "node_type": "task",
+                        "facet": "implementation",
+                        "title": f"node {i}",
+                        "status": rng.choice(["todo", "todo", "done", "in_progress"]),
+                        "priority": rng.randint(0, 5),
+                        "parent_id": None,
+                        "worktree_id": None,
+                        "owner_session_id": None,
+                        "summary": None,
+                        "risk_level": None,
+                        "token_estimate": None,
+                        "affected_files": [],
+                        "approval_state": "none",
+                    },
+                )
+                ids.append(doc["id"])
+            for _ in range(edges):
+                a, b = sorted(rng.sample(range(nodes), 2))
+                entities.create(
+                    ctx,
+                    tx,
+                    EDGE,
+                    {  # type: ignore[arg-type]
+                        "from_node_id": ids[b],
+                        "to_node_id": ids[a],
+                        "edge_type": "depends_on",
+                    },
+                )
+
+        ctx.transact(apply)  # type: ignore[arg-type]
+
+
+def measure_graph(work: Path, plan: Plan) -> list[Row]:
+    """graph.ready on 10,000 nodes and 15,000 edges, warm and cold; mirror.refresh."""
+    repo = make_repo(work / "graph")
+    build_graph(repo, 10_000, 15_000)
+    progress("built the graph")
+    ready = ["git", "orch", "graph.ready"]
+    with Orchestrator(repo) as orch:
+        orch_dir = orch.repo.orch_dir
+    cold = []
+    for _ in range(3):
+        clear_cache(orch_dir)
+        cold.append(run_process(ready, repo)[0])
+    run_process(ready, repo)
+    warm = [run_process(ready, repo)[0] for _ in range(plan.rounds)]
+    floor = [run_process([sys.executable, "-c", "pass"], repo)[0] for _ in range(plan.rounds)]
+    refresh = ["git", "orch", "mirror.refresh", "--requester-role", "doc-mirror-manager"]
+    mirrors = [run_process(refresh, repo)[0] for _ in range(3)]
+    med_warm, med_floor = statistics.median(warm), statistics.median(floor)
+    return [
+        (
+            "`git orch graph.ready`, 10,000 nodes and 15,000 edges, cold (median of 3)",
+            ms(statistics.median(cold)),
+        ),
+        (f"`git orch graph.ready`, warm (median of {plan.rounds})", ms(med_warm)),
+        ("graph.ready warm / floor", target(med_warm / med_floor, 6)),
+        (
+            "`git orch mirror.refresh` on the same state (median of 3)",
+            ms(statistics.median(mirrors)),
+        ),
+    ]
+
+
 def count_objects(repo: Path) -> dict[str, int]:
     out = git(["count-objects", "-v"], repo)
     pairs = (line.split(":", 1) for line in out.splitlines() if ":" in line)
@@ -681,6 +762,8 @@ def main() -> int:
         progress("sessions done")
         rows += measure_locks(work, plan)
         progress("locks done")
+        rows += measure_graph(work, plan)
+        progress("graph done")
         rows += measure_loose(work, plan)
         progress("loose objects done")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -93,6 +93,8 @@ def test_a_change_made_by_the_cli_is_seen_by_the_next_call(repo: Path) -> None:
         run(repo, "task.create", "--level", "epic", "--title", "from the CLI")
         after = await client.call_tool("task_list", {})
         status = await client.read_resource("gitorch://status")
+        page = await client.read_resource("gitorch://mirror")
+        assert "# Orchestration" in page.contents[0].text
         return before, after, status
 
     before, after, status = drive(repo, script)

@@ -13,6 +13,7 @@ CONFIG = {
         "lock_ttl_seconds": {"type": "integer"},
         "heartbeat_timeout_seconds": {"type": "integer"},
         "merge_lock_ttl_seconds": {"type": "integer"},
+        "mirror_path": {"type": "string"},
     },
 }
 _SECONDS = Integer(1, 7 * 24 * 3600)
@@ -36,6 +37,7 @@ METHODS = (
                 "heartbeat_timeout_seconds", _SECONDS, "Silence after which a session is suspended."
             ),
             Param("merge_lock_ttl_seconds", _SECONDS, "TTL of the main-merge lock."),
+            Param("mirror_path", Text(4096), "Where mirror.refresh writes the Markdown page."),
         ),
         "config",
         CONFIG,

@@ -8,6 +8,7 @@ from gitorch.contract import (
     graph,
     hooks,
     locks,
+    mirror,
     sessions,
     status,
     tasks,
@@ -18,7 +19,7 @@ from gitorch.model.errors import UsageError
 
 METHODS: dict[str, Method] = {
     method.name: method
-    for module in (sessions, tasks, cases, graph, worktrees, locks, hooks, config, status)
+    for module in (sessions, tasks, cases, graph, worktrees, locks, hooks, mirror, config, status)
     for method in module.METHODS
 }
 

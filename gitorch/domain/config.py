@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gitorch.domain.context import Context
 from gitorch.model.config import check_branch_name
+from gitorch.model.paths import normalise
 from gitorch.store.state import Snapshot, Transaction
 
 TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
@@ -24,6 +25,7 @@ def set_values(
     lock_ttl_seconds: int | None = None,
     heartbeat_timeout_seconds: int | None = None,
     merge_lock_ttl_seconds: int | None = None,
+    mirror_path: str | None = None,
 ) -> dict[str, Any]:
     """Change the settings given; the others keep their values."""
     config = dict(tx.config())
@@ -34,6 +36,7 @@ def set_values(
         "lock_ttl_seconds": lock_ttl_seconds,
         "heartbeat_timeout_seconds": heartbeat_timeout_seconds,
         "merge_lock_ttl_seconds": merge_lock_ttl_seconds,
+        "mirror_path": normalise(mirror_path, "mirror_path", prefix=False) if mirror_path else None,
     }
     new = {**config, **{k: v for k, v in changes.items() if v is not None}}
     if new != config:

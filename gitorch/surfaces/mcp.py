@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 INSTALL_HINT = "pip install 'gitorch[mcp]'"
 STATUS_URI = "gitorch://status"
+MIRROR_URI = "gitorch://mirror"
 INSTRUCTIONS = (
     "gitorch coordinates coding agents on one git repository. Every tool is a "
     "`git orch` method (the title is its dotted name); results are JSON objects; "
@@ -63,6 +64,15 @@ def call_tool(
     finally:
         if orch is not None:
             orch.close()
+
+
+def mirror_page(repo: str | None) -> str:
+    """The Markdown mirror of the state as it is now (rendered, not written)."""
+    from gitorch.api import Orchestrator
+    from gitorch.domain.mirror import render
+
+    with Orchestrator(repo) as orch:
+        return render(orch.store.snapshot())
 
 
 def serve(repo: str | None, spec: str, session: str | None) -> int:
@@ -114,7 +124,14 @@ def serve(repo: str | None, spec: str, session: str | None) -> int:
                     title="git orch status",
                     description="What the state holds now: counts, version, recent changes.",
                     mime_type="application/json",
-                )
+                ),
+                types.Resource(
+                    uri=MIRROR_URI,
+                    name="mirror",
+                    title="the Markdown mirror",
+                    description="The plan, dependencies, checklists, sessions, locks, queue.",
+                    mime_type="text/markdown",
+                ),
             ]
         )
 
@@ -122,6 +139,11 @@ def serve(repo: str | None, spec: str, session: str | None) -> int:
         from gitorch.contract.registry import METHODS
 
         uri = str(params.uri)
+        if uri == MIRROR_URI:
+            page = await anyio.to_thread.run_sync(mirror_page, repo)
+            return types.ReadResourceResult(
+                contents=[types.TextResourceContents(uri=uri, mime_type="text/markdown", text=page)]
+            )
         method = METHODS["status"] if uri == STATUS_URI else None
         _, payload = await anyio.to_thread.run_sync(call_tool, repo, session, method, uri, {})
         return types.ReadResourceResult(
