@@ -25,10 +25,10 @@ if TYPE_CHECKING:
     from typing import Any
 
 try:
-    _Loader: Any = yaml.CSafeLoader
+    _SafeLoader: Any = yaml.CSafeLoader
     _BaseDumper: Any = yaml.CSafeDumper
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+    _SafeLoader = yaml.SafeLoader
     _BaseDumper = yaml.SafeDumper
 
 
@@ -66,7 +66,7 @@ def load_doc(data: bytes, path: str) -> dict[str, Any]:
         text = data.decode("utf-8")
         if _MAYBE_NODE_PROPERTY.search(data):
             _refuse_node_properties(text, path)
-        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - safe loader, plain data checked
+        doc = _safe_load(text)
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidState(
             f"state document {path} does not parse: {_one_line(exc)}", {"path": path}
@@ -82,8 +82,21 @@ def load_doc(data: bytes, path: str) -> dict[str, Any]:
     return doc
 
 
+def _safe_load(text: str) -> Any:
+    """One document through libyaml's *safe* loader: the only loader this module has.
+
+    Spelled out rather than ``yaml.load(..., Loader=...)``, so no reader has
+    to check which loader a call site passes.
+    """
+    loader = _SafeLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def _refuse_node_properties(text: str, path: str) -> None:
-    for event in yaml.parse(text, Loader=_Loader):
+    for event in yaml.parse(text, Loader=_SafeLoader):
         if isinstance(event, yaml.AliasEvent):
             found = f"an alias (*{event.anchor})"
         elif isinstance(event, yaml.NodeEvent) and event.anchor is not None:
