@@ -61,6 +61,16 @@ def main_checkout(repo: Repository) -> str:
     return repo.toplevel()
 
 
+def inside(root: str, path: str) -> str | None:
+    """``path`` (relative to ``root``) with symlinks resolved, if it lies below ``root``.
+
+    None when it leads anywhere else (``..``, an absolute path, a symlink out).
+    """
+    top = os.path.realpath(root)
+    real = os.path.realpath(os.path.join(top, path))
+    return real if real.startswith(top + os.sep) else None
+
+
 def slug(text: str, limit: int = 24) -> str:
     """A short readable name for branches and directories: ``Fix login!`` -> ``fix-login``."""
     out = _SLUG.sub("-", text.lower()).strip("-")[:limit].strip("-")

@@ -32,6 +32,13 @@ def resolve_id(view: Snapshot, kind: EntityKind, text: str, param: str) -> str:
     return matches[0]
 
 
+def resolve_optional(view: Snapshot, kind: EntityKind, text: str | None, param: str) -> str | None:
+    """The id ``text`` names, or None when no (or only blank) text is given."""
+    if text is None or not text.strip():
+        return None
+    return resolve_id(view, kind, text, param)
+
+
 def load(view: Snapshot, kind: EntityKind, entity_id: str) -> dict[str, Any]:
     """The checked document of an existing entity."""
     doc = view.read(kind, entity_id)

@@ -51,16 +51,14 @@ def _files(files: list[str] | None) -> list[str]:
     return [normalise(f, "affected_files", prefix=True) for f in files or []]
 
 
-def _session(view: Snapshot, text: str | None, param: str) -> str | None:
-    return entities.resolve_id(view, SESSION, text, param) if text else None
-
-
 def stage_node(ctx: Context, tx: Transaction, values: dict[str, Any]) -> dict[str, Any]:
     """Stage a new node; ``values`` hold graph.node.create's parameters."""
     parent = values.get("parent_id")
     if parent:
         values["parent_id"] = entities.find(tx, NODE, parent, "parent_id")["id"]
-    values["owner_session_id"] = _session(tx, values.get("owner_session_id"), "owner_session_id")
+    values["owner_session_id"] = entities.resolve_optional(
+        tx, SESSION, values.get("owner_session_id"), "owner_session_id"
+    )
     values["affected_files"] = _files(values.get("affected_files"))
     return entities.create(ctx, tx, NODE, values)
 
@@ -176,7 +174,9 @@ def update_node(
     if risk_level is not None:
         values["risk_level"] = risk_level.value
     if owner_session_id is not None:
-        values["owner_session_id"] = _session(tx, owner_session_id, "owner_session_id")
+        values["owner_session_id"] = entities.resolve_optional(
+            tx, SESSION, owner_session_id, "owner_session_id"
+        )
     if affected_files is not None:
         values["affected_files"] = _files(affected_files)
     return {"node": entities.change(ctx, tx, NODE, node, values)}

@@ -12,6 +12,7 @@ read at most once per 30 s.
 
 from __future__ import annotations
 
+from gitorch.model.clock import parse_ts
 from gitorch.model.enums import SessionStatus
 from gitorch.model.errors import Forbidden, GitorchError
 from gitorch.model.ids import is_id
@@ -123,10 +124,5 @@ def touch(ctx: Context, *, wrote: bool) -> None:
 
 
 def ms_of(stamp: str) -> int:
-    """Milliseconds since the epoch of an RFC 3339 stamp gitorch wrote (0 if unreadable)."""
-    from datetime import datetime
-
-    try:
-        return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000)
-    except ValueError:
-        return 0
+    """Milliseconds since the epoch of a stamp gitorch wrote (0 if unreadable: never seen)."""
+    return parse_ts(stamp) or 0

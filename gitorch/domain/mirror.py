@@ -53,10 +53,9 @@ def mermaid_id(entity_id: str) -> str:
 
 
 def _path(ctx: Context, view: Snapshot, target: str | None) -> str:
-    top = os.path.realpath(checkouts.main_checkout(ctx.store.repo))
     chosen = target or view.config().get("mirror_path") or DEFAULT_PATH
-    full = os.path.realpath(os.path.join(top, chosen))
-    if not full.startswith(top + os.sep):
+    full = checkouts.inside(checkouts.main_checkout(ctx.store.repo), chosen)
+    if full is None:
         raise InvalidParams(
             f"target_path: {chosen!r} is outside the repository", {"param": "target_path"}
         )

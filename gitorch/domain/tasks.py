@@ -31,12 +31,6 @@ def _title(title: str) -> str:
     return title
 
 
-def _session(view: Snapshot, text: str | None, param: str) -> str | None:
-    if text is None or not text.strip():
-        return None
-    return entities.resolve_id(view, SESSION, text, param)
-
-
 def _stage_new(
     ctx: Context,
     tx: Transaction,
@@ -68,7 +62,9 @@ def _stage_new(
             "parent_id": parent["id"] if parent else None,
             "priority": priority,
             "status": TaskStatus.TODO.value,
-            "assignee_session": _session(tx, assignee_session, "assignee_session"),
+            "assignee_session": entities.resolve_optional(
+                tx, SESSION, assignee_session, "assignee_session"
+            ),
             "input_contract": None,
             "fixtures": [],
             "required_files": [],
@@ -149,7 +145,7 @@ def list_tasks(
 ) -> dict[str, Any]:
     """Tasks that match every filter given: priority first (higher first), then oldest first."""
     parent = entities.resolve_id(view, TASK, parent_id, "parent_id") if parent_id else None
-    assignee = _session(view, assignee_session, "assignee_session")
+    assignee = entities.resolve_optional(view, SESSION, assignee_session, "assignee_session")
     if limit is not None and limit < 0:
         raise InvalidParams("limit: must not be negative", {"param": "limit"})
     tasks = [
@@ -203,7 +199,9 @@ def update(
     if priority is not None:
         values["priority"] = priority
     if assignee_session is not None:
-        values["assignee_session"] = _session(tx, assignee_session, "assignee_session")
+        values["assignee_session"] = entities.resolve_optional(
+            tx, SESSION, assignee_session, "assignee_session"
+        )
     if summary is not None:
         values["summary"] = summary
     if next_action is not None:

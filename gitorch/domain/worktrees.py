@@ -247,9 +247,7 @@ def _blockers(ctx: Context, view: Snapshot, doc: dict[str, Any]) -> list[str]:
 
 
 def _inside_root(ctx: Context, path: str) -> bool:
-    root = os.path.realpath(checkouts.worktree_root(ctx.store.repo))
-    real = os.path.realpath(path)
-    return real.startswith(root + os.sep)
+    return checkouts.inside(checkouts.worktree_root(ctx.store.repo), path) is not None
 
 
 def remove(

@@ -43,3 +43,13 @@ def format_ts(ms: int) -> str:
     """RFC 3339 UTC with milliseconds and ``Z``: ``2026-01-01T00:00:00.000Z``."""
     seconds, millis = divmod(ms, 1000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+def parse_ts(text: str) -> int | None:
+    """Milliseconds since the epoch of an RFC 3339 stamp (as format_ts writes); None if not one."""
+    from datetime import datetime  # only sessions, liveness and the test clock read stamps
+
+    try:
+        return int(datetime.fromisoformat(text.strip().replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from gitorch.model.clock import ManualClock
+from gitorch.model.clock import ManualClock, parse_ts
 from gitorch.model.errors import InvalidParams
 
 
@@ -23,17 +23,10 @@ def _enabled() -> bool:
 
 def _parse_time(text: str) -> int:
     text = text.strip()
-    if text.isdigit():
-        return int(text)
-    from datetime import datetime
-
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidParams(
-            f"GIT_ORCH_TEST_NOW: {text!r} is neither milliseconds nor RFC 3339", {}
-        ) from None
-    return int(moment.timestamp() * 1000)
+    ms = int(text) if text.isdigit() else parse_ts(text)
+    if ms is None:
+        raise InvalidParams(f"GIT_ORCH_TEST_NOW: {text!r} is neither milliseconds nor RFC 3339", {})
+    return ms
 
 
 def test_clock() -> ManualClock | None:
