@@ -38,6 +38,26 @@ def ok(result: Result) -> dict[str, Any]:
     return result.out
 
 
+def check_step(
+    repo: Path, case_id: str, session: str, title: str, result: str, ms: int, *more: str
+) -> Result:
+    """``git orch step.check`` as an agent runs it, at time ``ms``."""
+    return run(
+        repo,
+        "step.check",
+        "--case-id",
+        case_id,
+        "--session-id",
+        session,
+        "--step-title",
+        title,
+        "--result",
+        result,
+        *more,
+        env=at(ms),
+    )
+
+
 def refused(result: Result, code: str) -> dict[str, Any]:
     assert result.code == 1, result.stdout + result.stderr
     assert result.out["error"]["code"] == code, result.out
@@ -81,36 +101,10 @@ def test_the_story_of_a_crashed_agent_and_its_successor(repo: Path) -> None:
     git(path, "add", "login.py")
     git(path, "commit", "-q", "-m", "login page")
     head = git(path, "rev-parse", "HEAD").strip()
+    ok(check_step(repo, case_id, a, "form renders", "pass", T0 + 1000))
     ok(
-        run(
-            repo,
-            "step.check",
-            "--case-id",
-            case_id,
-            "--session-id",
-            a,
-            "--step-title",
-            "form renders",
-            "--result",
-            "pass",
-            env=at(T0 + 1000),
-        )
-    )
-    ok(
-        run(
-            repo,
-            "step.check",
-            "--case-id",
-            case_id,
-            "--session-id",
-            a,
-            "--step-title",
-            "bad password refused",
-            "--result",
-            "fail",
-            "--artifacts",
-            "log.txt",
-            env=at(T0 + 2000),
+        check_step(
+            repo, case_id, a, "bad password refused", "fail", T0 + 2000, "--artifacts", "log.txt"
         )
     )
     notes = git(path, "log", "-1", "--notes=orchestrator", "--format=%N")
@@ -164,19 +158,7 @@ def test_the_story_of_a_crashed_agent_and_its_successor(repo: Path) -> None:
     before = state_version(repo)
     notes_before = git(repo, "notes", "--ref=orchestrator", "list")
     error = refused(
-        run(
-            repo,
-            "step.check",
-            "--case-id",
-            case_id,
-            "--session-id",
-            a,
-            "--step-title",
-            "I am back",
-            "--result",
-            "pass",
-            env=at(later + 1000),
-        ),
+        check_step(repo, case_id, a, "I am back", "pass", later + 1000),
         "forbidden",
     )
     assert b in error["message"] and "new session" in error["message"]
