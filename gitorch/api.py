@@ -76,15 +76,18 @@ class Orchestrator:
         """Call a declared method; ``from_command_line`` reads values as the CLI gives them."""
         bound = method.bind(params, from_command_line=from_command_line)
         handler = method.handler_function()  # imported before any lock is taken
-        acting = liveness.acting_session(self.context, method.acting_session(bound))
+        # A read resolves its session and answers from one snapshot of the tip.
+        view = self.context.read() if method.access == READ else None
+        acting = liveness.acting_session(self.context, method.acting_session(bound), view)
         ctx = self.context.for_call(method.name, acting)
         try:
             if method.access == WRITE:
                 result = ctx.transact(lambda tx: handler(ctx, tx, **bound))
                 liveness.touch(ctx, wrote=True)
             elif method.access == READ:
-                result = handler(ctx, ctx.read(), **bound)
-                liveness.touch(ctx, wrote=False)
+                assert view is not None
+                result = handler(ctx, view, **bound)
+                liveness.touch(ctx, wrote=False, view=view)
             else:
                 assert method.access == EFFECTS, method.access
                 result = handler(ctx, **bound)

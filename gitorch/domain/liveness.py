@@ -34,19 +34,20 @@ def _path(session_id: str) -> str:
     return f"sessions/{session_id}.yaml"
 
 
-def acting_session(ctx: Context, text: str | None) -> str | None:
+def acting_session(ctx: Context, text: str | None, view: Snapshot | None = None) -> str | None:
     """The full id of the session a call acts for, when its parameters name one.
 
     A prefix is resolved against the tip; a text that names no session is
     left to the method, which answers ``not_found`` for it. A session that
     another took over is refused here, for every method: ``forbidden``.
+    ``view`` is the snapshot the call reads, when it already has one.
     """
     if text is None:
         return None
     text = text.strip().lower()
     from gitorch.domain.entities import resolve_id
 
-    view = ctx.read()
+    view = view or ctx.read()
     try:
         session_id = text if is_id(text) else resolve_id(view, SESSION, text, "session_id")
     except GitorchError:
@@ -102,13 +103,16 @@ def beat(ctx: Context, session_id: str) -> str:
     return now
 
 
-def touch(ctx: Context, *, wrote: bool) -> None:
-    """Count a finished call as the acting session's heartbeat (best effort)."""
+def touch(ctx: Context, *, wrote: bool, view: Snapshot | None = None) -> None:
+    """Count a finished call as the acting session's heartbeat (best effort).
+
+    A read passes the snapshot it read (nothing it did could change it).
+    """
     session_id = ctx.session
     if session_id is None:
         return
     try:
-        doc = ctx.read().read(SESSION, session_id)
+        doc = (view if view is not None and not wrote else ctx.read()).read(SESSION, session_id)
         if doc is None or doc.get("status") in (
             SessionStatus.CLOSED,
             SessionStatus.HANDOFF_ATTACHED,
