@@ -736,11 +736,68 @@ def print_table(header: str, rows: list[Row]) -> None:
         print(f"| {name} | {value} |")
 
 
+def measure_threads(work: Path, plan: Plan) -> list[Row]:
+    """Spawn-to-first-output of a child agent; thread.child.status with 6 live children."""
+    if shutil.which("tmux") is None:
+        return [("threads", "skipped: tmux is not installed")]
+    repo = make_repo(work / "threads")
+    socket = tempfile.mkdtemp(prefix="gtb-", dir="/tmp") + "/s"
+    git(["config", "orch.tmux.socket", socket], repo)
+    try:
+        with Orchestrator(repo) as orch:
+            session = orch.call("session.open", {"agent_role": "bench"})["session"]["id"]
+            firsts, spawns, threads = [], [], []
+            for _ in range(6):
+                started = time.perf_counter()
+                out = orch.call(
+                    "thread.child.spawn", {"session_id": session, "agent_override": "standin"}
+                )
+                spawns.append(time.perf_counter() - started)
+                log = Path(out["thread"]["tmux"]["log"])
+                while not (log.exists() and b"standin>" in log.read_bytes()):
+                    time.sleep(0.002)
+                firsts.append(time.perf_counter() - started)
+                threads.append(out["thread"]["id"])
+            quick = time_calls(
+                lambda: orch.call("thread.child.status", {"thread_id": threads[0], "window_ms": 0}),
+                plan.rounds,
+            )
+            watched = time_calls(
+                lambda: orch.call("thread.child.status", {"thread_id": threads[-1]}), 5
+            )
+            listed = time_calls(lambda: orch.call("thread.child.list", {"session_id": session}), 11)
+    finally:
+        subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True, check=False)
+    return [
+        ("thread.child.spawn call, in process (median of 6)", ms(statistics.median(spawns))),
+        ("child spawn to its first output (median of 6; max)",
+         f"{ms(statistics.median(firsts))}; {ms(max(firsts))}"),
+        (f"thread.child.status, 6 live children, window 0 (median of {plan.rounds})",
+         ms(statistics.median(quick))),
+        ("thread.child.status, 6 live children, default 500 ms window (median of 5)",
+         ms(statistics.median(watched))),
+        ("thread.child.list, 6 live children (median of 11)", ms(statistics.median(listed))),
+    ]  # fmt: skip
+
+
+SECTIONS: dict[str, Callable[[Path, Plan], list[Row]]] = {"threads": measure_threads}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smaller, faster run")
-    plan = QUICK if parser.parse_args().quick else FULL
+    parser.add_argument("--only", choices=sorted(SECTIONS), help="measure one section alone")
+    args = parser.parse_args()
+    plan = QUICK if args.quick else FULL
     compile_package()
+    if args.only:
+        with tempfile.TemporaryDirectory(prefix="gitorch-bench-") as tmp:
+            work = Path(tmp)
+            hermetic_env(work / "home")
+            header = machine_line(work)
+            rows = SECTIONS[args.only](work, plan)
+        print_table(header, rows)
+        return 0
     with tempfile.TemporaryDirectory(prefix="gitorch-bench-") as tmp:
         work = Path(tmp)
         hermetic_env(work / "home")
@@ -764,6 +821,8 @@ def main() -> int:
         progress("locks done")
         rows += measure_graph(work, plan)
         progress("graph done")
+        rows += measure_threads(work, plan)
+        progress("threads done")
         rows += measure_loose(work, plan)
         progress("loose objects done")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +14,7 @@ import pytest
 
 from gitorch.api import Orchestrator
 from gitorch.model.clock import ManualClock
-from tests.gitrepo import bin_dir, make_repo
+from tests.gitrepo import bin_dir, git, make_repo
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +35,8 @@ def hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
         "GIT_INDEX_FILE",
         "GIT_ORCH_SESSION",
         "GIT_ORCH_DEBUG",
+        "TMUX",
+        "TMUX_PANE",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PATH", bin_dir() + os.pathsep + os.environ["PATH"])
@@ -60,3 +65,19 @@ def orch(repo: Path, clock: ManualClock) -> Iterator[Orchestrator]:
     """The Python API on ``repo``, with the set clock."""
     with Orchestrator(repo, clock=clock) as orchestrator:
         yield orchestrator
+
+
+needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+@pytest.fixture
+def tmux_socket(repo: Path) -> Iterator[str]:
+    """A private tmux server for ``repo`` (its socket in local git config), killed afterwards."""
+    directory = tempfile.mkdtemp(prefix="gt-", dir="/tmp")  # a socket path must stay short
+    socket = os.path.join(directory, "s")
+    git(repo, "config", "orch.tmux.socket", socket)
+    try:
+        yield socket
+    finally:
+        subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True, check=False)
+        shutil.rmtree(directory, ignore_errors=True)

@@ -19,6 +19,7 @@ from gitorch.contract.method import Method
 from gitorch.contract.params import (
     Boolean,
     Choice,
+    Command,
     Integer,
     Json,
     JsonObject,
@@ -147,7 +148,7 @@ def param_tokens(param: Param, variant: str) -> tuple[list[str], Any]:
     elif isinstance(kind, Choice):
         value = _enum_value(param, variant)
     else:
-        assert isinstance(kind, Text), kind
+        assert isinstance(kind, (Text, Command)), kind
         value = STRING_VALUES[variant]
     return _option(param, value, variant), value
 
@@ -258,7 +259,7 @@ def test_every_method_and_kind_is_covered() -> None:
     kinds = {
         type(param.kind) for method in (*METHODS.values(), EVERY_KIND) for param in method.params
     }
-    assert kinds == {Text, Integer, Boolean, TextList, Json, JsonObject, Choice}
+    assert kinds == {Text, Integer, Boolean, TextList, Json, JsonObject, Choice, Command}
 
 
 @pytest.mark.parametrize(

@@ -272,6 +272,28 @@ class JsonObject(Json):
         return checked
 
 
+class Command(ParamKind):
+    """A command: a command line (split like a shell's words, never expanded) or a list."""
+
+    word = "COMMAND"
+    type_name = "command line or list of strings"
+    ARGUMENTS = 256
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": ["string", "array"], "items": {"type": "string"}, "maxLength": 16384}
+
+    def check(self, name: str, value: Any) -> str | list[str]:
+        if isinstance(value, str):
+            return check_text(name, value, 16384)
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            if len(value) > self.ARGUMENTS:
+                raise InvalidParams(
+                    f"{name}: more than {self.ARGUMENTS} arguments", {"param": name}
+                )
+            return [check_text(name, item, 16384) for item in value]
+        raise _type_error(name, value, "a command line or a list of strings")
+
+
 class Choice(ParamKind):
     """One value of an enumeration (case-insensitive; ``-``, space or CamelCase for ``_``)."""
 

@@ -12,6 +12,7 @@ from gitorch.contract import (
     sessions,
     status,
     tasks,
+    threads,
     worktrees,
 )
 from gitorch.contract.method import Method
@@ -19,7 +20,19 @@ from gitorch.model.errors import UsageError
 
 METHODS: dict[str, Method] = {
     method.name: method
-    for module in (sessions, tasks, cases, graph, worktrees, locks, hooks, mirror, config, status)
+    for module in (
+        sessions,
+        tasks,
+        cases,
+        graph,
+        worktrees,
+        locks,
+        threads,
+        hooks,
+        mirror,
+        config,
+        status,
+    )
     for method in module.METHODS
 }
 

@@ -134,7 +134,7 @@ def head(path: str) -> Head:
 
 def keep_notes_on_rewrite(repo: Repository) -> None:
     """Make ``git commit --amend`` and ``git rebase`` carry the checkpoint notes along."""
-    present = _config_all(repo, "notes.rewriteRef")
+    present = config_values(repo, "notes.rewriteRef")
     if NOTES_REF not in present:
         run_git(["config", "--add", "notes.rewriteRef", NOTES_REF], repo.path)
 
@@ -149,16 +149,31 @@ def branch_exists(repo: Repository, branch: str) -> bool:
 
 
 def _config(repo: Repository, key: str) -> str | None:
-    values = _config_all(repo, key)
+    values = config_values(repo, key)
     return values[-1] if values else None
 
 
-def _config_all(repo: Repository, key: str) -> list[str]:
+def config_values(repo: Repository, key: str) -> list[str]:
+    """Every value of ``key`` in git config (the machine's, never synced state)."""
     try:
         out = read_git(["config", "--get-all", key], repo.path).decode("utf-8", "replace")
     except GitorchError:
         return []
     return [line for line in out.splitlines() if line]
+
+
+def config_matching(repo: Repository, pattern: str) -> list[tuple[str, str]]:
+    """Every ``(key, value)`` of git config whose key matches the regular expression."""
+    try:
+        out = read_git(["config", "-z", "--get-regexp", pattern], repo.path)
+    except GitorchError:
+        return []
+    found = []
+    for entry in out.decode("utf-8", "replace").split("\0"):
+        if entry:
+            key, _, value = entry.partition("\n")
+            found.append((key, value))
+    return found
 
 
 def _exclude(repo: Repository, pattern: str) -> None:

@@ -284,6 +284,11 @@ def require(view: Snapshot, text: str | None, default: str | None, param: str) -
     return find_open(view, _named(text, default, param), param)
 
 
+def find_named(view: Snapshot, text: str | None, default: str | None, param: str) -> dict[str, Any]:
+    """The session a call names, else the caller's, open or closed."""
+    return entities.find(view, SESSION, _named(text, default, param), param)
+
+
 def _named(text: str | None, default: str | None, param: str = "session_id") -> str:
     chosen = text or default
     if not chosen:

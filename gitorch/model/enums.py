@@ -179,6 +179,13 @@ class WorktreeStatus(StrEnum):
     REMOVED = "removed"
 
 
+class SplitDirection(StrEnum):
+    """How a new child pane divides its window."""
+
+    VERTICAL = "vertical"
+    HORIZONTAL = "horizontal"
+
+
 class ThreadStatus(StrEnum):
     """What an agent thread (a tmux pane) is doing."""
 

@@ -178,6 +178,10 @@ THREAD = EntityKind(
         _f("tmux", "json", True),
         _f("argv", "str_list"),
         _f("status", e.ThreadStatus),
+        _f("scope", "str"),  # root or child
+        _f("profile", "str", True),
+        _f("exit_status", "int", True),
+        _f("reason", "str", True),
     ),
 )
 LOCK = EntityKind(

@@ -48,7 +48,9 @@ CORE = (
     "lock.release",
 )
 CORE_LIMIT_BYTES = 12 * 1024
-ALL_LIMIT_BYTES = 32 * 1024
+ALL_LIMIT_BYTES = (
+    48 * 1024
+)  # opt-in (`--toolsets all`); a worker takes core, a root core,thread,merge
 
 
 def tool_name(method: Method) -> str:
