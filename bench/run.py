@@ -780,7 +780,48 @@ def measure_threads(work: Path, plan: Plan) -> list[Row]:
     ]  # fmt: skip
 
 
-SECTIONS: dict[str, Callable[[Path, Plan], list[Row]]] = {"threads": measure_threads}
+def _queue_of(repo: Path, orch: Orchestrator, entries: int) -> str:
+    """``entries`` sessions, each with one commit queued; the lander's session id."""
+    for n in range(entries):
+        out = orch.call("session.open", {"agent_role": f"w{n}"})
+        path = Path(out["worktree"]["path"])
+        (path / f"w{n}.txt").write_text(f"{n}\n")
+        git(["add", f"w{n}.txt"], path)
+        git(["commit", "-q", "-m", f"work {n}"], path)
+        orch.call("merge.main.request", {"session_id": out["session"]["id"]})
+    lander: str = orch.call("session.open", {"agent_role": "lander"})["session"]["id"]
+    return lander
+
+
+def measure_queue(work: Path, plan: Plan) -> list[Row]:
+    """Landing 20 queued entries with a trivial check: one by one, and in batches of 5."""
+    del plan
+    rows: list[Row] = []
+    check = [sys.executable, "-c", "pass"]
+    for batch in (1, 5):
+        repo = make_repo(work / f"queue-{batch}")
+        with Orchestrator(repo) as orch:
+            lander = _queue_of(repo, orch, 20)
+            started = time.perf_counter()
+            out = orch.call(
+                "queue.run", {"session_id": lander, "batch": batch, "check_command": check}
+            )
+            took = time.perf_counter() - started
+        landed = len(out["landed"])
+        rows.append(
+            (
+                f"land 20 queued entries, batch {batch} (trivial check)",
+                f"{took:.2f} s, {landed} landed, {out['checks_run']} check runs,"
+                f" {took / max(1, out['lands']) * 1000:.0f} ms a land",
+            )
+        )
+    return rows
+
+
+SECTIONS: dict[str, Callable[[Path, Plan], list[Row]]] = {
+    "threads": measure_threads,
+    "queue": measure_queue,
+}
 
 
 def main() -> int:
@@ -823,6 +864,8 @@ def main() -> int:
         progress("graph done")
         rows += measure_threads(work, plan)
         progress("threads done")
+        rows += measure_queue(work, plan)
+        progress("queue done")
         rows += measure_loose(work, plan)
         progress("loose objects done")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -152,7 +152,7 @@ def test_the_enforcement_matrix(repo: Path, row: Row) -> None:
     else:
         git(repo, "-c", "core.hooksPath=/dev/null", "commit", "-q", "-m", "x")
         head = git(repo, "rev-parse", "HEAD").strip()
-        line = f"refs/heads/main {head} refs/heads/main {'0' * 40}\n"
+        line = f"refs/heads/feature {head} refs/heads/feature {'0' * 40}\n"
         result = run(repo, "hook", "pre-push", "origin", "/nowhere", stdin=line, env=env)
     if row.verdict == "refuse":
         assert result.code == 1, result
@@ -216,12 +216,14 @@ def test_eight_processes_racing_for_one_path_have_one_winner_every_round(repo: P
             subprocess.Popen(
                 [sys.executable, "-c", RACER, str(repo), f"p{round_no}", s],
                 stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 text=True,
             )
             for s in sessions
         ]
-        outcomes = sorted(proc.communicate()[0].strip() for proc in procs)
-        assert outcomes == ["lost"] * 7 + ["won"], round_no
+        done = [proc.communicate() for proc in procs]
+        outcomes = sorted(out.strip() for out, _ in done)
+        assert outcomes == ["lost"] * 7 + ["won"], (round_no, [err for _, err in done if err])
 
 
 @pytest.mark.parametrize(
@@ -358,7 +360,7 @@ def test_pre_push_reads_every_line_and_ignores_what_pushes_nothing(repo: Path) -
     lines = (
         "garbage line\n"
         f"refs/heads/gone {zero} refs/heads/gone {base}\n"  # a deletion
-        f"refs/heads/main {free} refs/heads/main {base}\n"
+        f"refs/heads/work {free} refs/heads/work {base}\n"
         f"refs/heads/x {'f' * 40} refs/heads/x {zero}\n"  # a commit this clone lacks
     )
     ok = run(repo, "hook", "pre-push", "origin", "u", stdin=lines, env={"GIT_ORCH_SESSION": me})

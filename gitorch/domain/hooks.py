@@ -19,8 +19,8 @@ import sys
 from gitorch.domain import entities, locks
 from gitorch.domain.context import Context
 from gitorch.model.enums import WorktreeStatus
-from gitorch.model.errors import Conflict, GitorchError
-from gitorch.model.kinds import WORKTREE
+from gitorch.model.errors import Conflict, Forbidden, GitorchError
+from gitorch.model.kinds import MAIN_MERGE, WORKTREE
 from gitorch.store.git import GitProcess, git_error, read_git, run_git
 
 TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
@@ -221,8 +221,9 @@ def pre_push(ctx: Context, *, remote: str | None = None, url: str | None = None)
     del remote, url
     repo = ctx.store.repo.path
     paths: list[str] = []
-    for line in sys.stdin.read().splitlines():
-        fields = line.split()
+    lines = [line.split() for line in sys.stdin.read().splitlines()]
+    _protected_push(ctx, [fields for fields in lines if len(fields) == 4])
+    for fields in lines:
         if len(fields) != 4:
             continue
         _, local_sha, _, remote_sha = fields
@@ -236,6 +237,46 @@ def pre_push(ctx: Context, *, remote: str | None = None, url: str | None = None)
         out = run_git(["log", "--format=", "--name-only", "-z", "--no-renames", *bounds], repo)
         paths += [p.strip("\n") for p in _split(out) if p.strip("\n")]
     return check_paths(ctx, "pre-push", paths)
+
+
+def _protected_push(ctx: Context, updates: list[list[str]]) -> None:
+    """Refuse a push that moves the protected branch to a commit the merge queue did not land."""
+    try:
+        view = ctx.read()
+        protected = view.config().get("protected_branch") or ctx.store.default_branch()
+        landed = {
+            doc["landed_commit"]
+            for doc in entities.load_all(view, MAIN_MERGE)
+            if doc.get("landed_commit")
+        }
+    except GitorchError as error:
+        landed, protected = set(), ctx.store.default_branch()
+        reason = f"the orchestrator state cannot be read: {error.message}"
+    else:
+        reason = ""
+    refused = []
+    for _, local_sha, remote_ref, remote_sha in updates:
+        if remote_ref != f"refs/heads/{protected}" or local_sha == remote_sha:
+            continue
+        if local_sha == ZERO:
+            refused.append(f"  deleting {protected} is refused")
+        elif local_sha not in landed:
+            refused.append(
+                f"  {local_sha[:12]} is not a commit git orch merge.main.land recorded"
+                + (f" ({reason})" if reason else "")
+            )
+    if not refused:
+        return
+    message = (
+        f"git orch pre-push: {protected} moves only through the merge queue:\n"
+        + "\n".join(refused)
+        + "\nQueue the work (git orch merge.main.request) and land it (git orch queue run),"
+        " then push the landed commit."
+    )
+    if _mode(ctx) == "warn":
+        sys.stderr.write(f"warning: {message}\n")
+        return
+    raise Forbidden(message, {"hook": "pre-push", "branch": protected})
 
 
 def _exists(repo: str, sha: str) -> bool:

@@ -158,6 +158,13 @@ def _observed(ctx: Context, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def observed_one(ctx: Context, doc: dict[str, Any]) -> dict[str, Any]:
+    """One thread record as tmux shows it now (as recorded when it is not on this machine)."""
+    if not _here(doc) or tmux.binary() is None:
+        return observe(doc, None)
+    return _observed(ctx, [doc])[0]
+
+
 def _server_of(doc: dict[str, Any]) -> tmux.Tmux:
     """The server a record's pane is on, when it is on this machine."""
     info = doc.get("tmux") or {}
@@ -253,8 +260,8 @@ def _argv(
     ctx: Context,
     *,
     agent_override: str | None,
-    launch_command: str | None,
-    codex_command: str | None,
+    launch_command: str | list[str] | None,
+    codex_command: str | list[str] | None,
     launch_codex: bool,
     prompt: str | None,
     resume: bool = False,
@@ -337,8 +344,8 @@ def root_ensure(
     tmux_session_name: str | None = None,
     tmux_window_name: str | None = None,
     initial_prompt: str | None = None,
-    launch_command: str | None = None,
-    codex_command: str | None = None,
+    launch_command: str | list[str] | None = None,
+    codex_command: str | list[str] | None = None,
     launch_codex: bool = True,
     force_launch: bool = False,
     child_session_name: str | None = None,
@@ -361,7 +368,7 @@ def root_ensure(
     )
     cwd = _session_dir(ctx, view, me)
     prompt = _prompt(objective, initial_prompt, None)
-    existing = _root_of(view, me["id"])
+    existing = root_of(view, me["id"])
     panes = srv.panes()
     seen = observe(existing, panes) if existing else None
     if existing is not None and seen is not None and seen["alive"] and not force_launch:
@@ -380,7 +387,7 @@ def root_ensure(
     values["scope"] = ROOT
 
     def record(tx: Transaction) -> dict[str, Any]:
-        current = _root_of(tx, me["id"])
+        current = root_of(tx, me["id"])
         if current is None:
             return entities.create(ctx, tx, THREAD, values)
         keep = {
@@ -412,7 +419,8 @@ def root_ensure(
     )
 
 
-def _root_of(view: Snapshot, session_id: str) -> dict[str, Any] | None:
+def root_of(view: Snapshot, session_id: str) -> dict[str, Any] | None:
+    """A session's root thread, if it has one."""
     for doc in entities.load_all(view, THREAD):
         if doc["session_id"] == session_id and doc.get("scope") == ROOT:
             return doc
@@ -469,14 +477,14 @@ def child_spawn(
     objective: str | None = None,
     agent_guide_path: str | None = None,
     agent_override: str | None = None,
-    launch_command: str | None = None,
+    launch_command: str | list[str] | None = None,
     split_direction: str = "vertical",
     ensure_tmux: bool = True,
     auto_install: bool = True,
     tmux_session_name: str | None = None,
     tmux_window_name: str | None = None,
     initial_prompt: str | None = None,
-    codex_command: str | None = None,
+    codex_command: str | list[str] | None = None,
     launch_codex: bool = True,
     max_concurrent_children: int = DEFAULT_MAX_CHILDREN,
 ) -> dict[str, Any]:
@@ -497,7 +505,7 @@ def child_spawn(
     parent = (
         entities.find(view, THREAD, parent_thread_id, "parent_thread_id")
         if parent_thread_id
-        else _root_of(view, me["id"])
+        else root_of(view, me["id"])
     )
     if parent is not None and parent["session_id"] != me["id"]:
         sessions.must_own(parent, "session_id", me, "thread")
@@ -551,7 +559,7 @@ def child_spawn(
 
 
 def _child_session_of(ctx: Context, view: Snapshot, me: dict[str, Any]) -> str:
-    root = _root_of(view, me["id"])
+    root = root_of(view, me["id"])
     named = ((root or {}).get("tmux") or {}).get("child_session")
     return str(named) if named else children_session_name(ctx, me["id"])
 
@@ -787,7 +795,7 @@ def thread_attach_info(
         doc = entities.find(view, THREAD, thread_id, "thread_id")
     else:
         me = sessions.find_named(view, session_id, ctx.session, "session_id")
-        found = _root_of(view, me["id"])
+        found = root_of(view, me["id"])
         if found is None:
             raise PreconditionFailed(
                 f"session {me['id']} has no root thread; `git orch thread.root.ensure` makes it",

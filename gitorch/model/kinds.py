@@ -229,6 +229,10 @@ MERGE_REQUEST = EntityKind(
         _f("reviewer_session", "str", True),
         _f("notes_json", "json", True),
         _f("status", e.MergeStatus),
+        _f("requester_session", "str", True),
+        _f("worktree_id", "str", True),  # where the feature's work is
+        _f("branch", "str", True),
+        _f("commit", "str", True),  # the commit under review
     ),
 )
 REVIEW = EntityKind(
@@ -241,6 +245,8 @@ REVIEW = EntityKind(
         _f("thread_id", "str", True),
         _f("verdict", e.Verdict, True),
         _f("summary", "str", True),
+        _f("reviewer_session", "str", True),
+        _f("commit", "str", True),
     ),
     plural="review_jobs",
 )
@@ -256,8 +262,32 @@ MAIN_MERGE = EntityKind(
         _f("merge_request_id", "str", True),
         _f("status", e.MainMergeStatus),
         _f("position", "int"),
+        _f("branch", "str"),
+        _f("head", "str"),  # the commit queued: exactly what lands
+        _f("base", "str", True),  # the target's commit the candidate was built on
+        _f("candidate", "str", True),  # the merge commit checked
+        _f("landed_commit", "str", True),
+        _f("reason", "str", True),
+        _f("paths", "str_list"),  # conflicting or locked paths of a failure
+        _f("check_output", "str", True),
+        _f("history", "json"),
     ),
     plural="main_merges",
+)
+MAIN_LEASE = EntityKind(
+    "main_lease",
+    "main_leases",
+    "mml",
+    "The one main-merge lease: who may land, until when, with a fencing epoch.",
+    (
+        _f("holder_session", "str", True),
+        _f("epoch", "int"),
+        _f("ttl_seconds", "int"),
+        _f("expires_at", "str", True),
+        _f("status", e.LockStatus),
+        _f("forced_by", "str", True),
+        _f("reason", "str", True),
+    ),
 )
 
 KINDS: dict[str, EntityKind] = {
@@ -276,6 +306,7 @@ KINDS: dict[str, EntityKind] = {
         MERGE_REQUEST,
         REVIEW,
         MAIN_MERGE,
+        MAIN_LEASE,
     )
 }
 BY_DIRECTORY: dict[str, EntityKind] = {kind.directory: kind for kind in KINDS.values()}

@@ -49,3 +49,15 @@ def test_random() -> Callable[[], bytes] | None:
     except ValueError:
         raise InvalidParams(f"GIT_ORCH_TEST_SEED: {text!r} is not an integer", {}) from None
     return lambda: source.randbytes(5)
+
+
+def crash_point(name: str) -> None:
+    """Die here, as SIGKILL would, when testing and ``GIT_ORCH_TEST_CRASH`` names this point.
+
+    The crash tests of the merge queue stop a land at each of its steps
+    this way; without ``GIT_ORCH_TESTING=1`` it does nothing.
+    """
+    if _enabled() and os.environ.get("GIT_ORCH_TEST_CRASH") == name:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
