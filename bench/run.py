@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -818,7 +819,66 @@ def measure_queue(work: Path, plan: Plan) -> list[Row]:
     return rows
 
 
+def _changed_each_way(orch: Orchestrator, ids: list[str], count: int, word: str) -> None:
+    """``count`` documents changed in one commit (their titles)."""
+    from gitorch.domain import entities
+    from gitorch.model.kinds import TASK
+
+    ctx = orch.context.for_call("task.update", None)
+
+    def apply(tx: Any) -> None:
+        for task_id in ids[:count]:
+            doc = entities.load(tx, TASK, task_id)
+            entities.change(ctx, tx, TASK, doc, {"title": f"{doc['title']} {word}"})
+
+    ctx.transact(apply)
+
+
+def measure_sync(work: Path, plan: Plan) -> list[Row]:
+    """sync of 1,000 changed documents each way on a 10,000-task state; a no-op sync; git alone."""
+    del plan
+    remote = work / "sync-remote.git"
+    git(["init", "-q", "--bare", "-b", "main", str(remote)], work)
+    a_path = work / "sync-a"
+    ids = build_state(a_path, 10_000)
+    git(["remote", "add", "origin", str(remote)], a_path)
+    git(["push", "-q", "origin", "main"], a_path)
+    b_path = work / "sync-b"
+    git(["clone", "-q", str(remote), str(b_path)], work)
+    rows: list[Row] = []
+    with Orchestrator(a_path) as a, Orchestrator(b_path) as b:
+        first = timed(a.call, "sync")
+        adopt = timed(b.call, "sync")
+        _changed_each_way(a, ids[:1000], 1000, "from a")
+        _changed_each_way(b, ids[5000:6000], 1000, "from b")
+        timed(a.call, "sync")
+        merge = timed(b.call, "sync")
+        forward = timed(a.call, "sync")
+        noop = statistics.median(timed(a.call, "sync") for _ in range(5))
+    refs = ["refs/orchestrator/state", "refs/notes/orchestrator"]
+    fetch = [f"+{ref}:refs/bench/{n}" for n, ref in enumerate(refs[:1])]
+    plain = statistics.median(
+        timed(
+            lambda: (
+                git(["fetch", "-q", "origin", *fetch], a_path),
+                git(["push", "-q", "origin", refs[0]], a_path),
+            )
+        )
+        for _ in range(5)
+    )
+    rows += [
+        ("sync: first push of a 10,000-task state", ms(first)),
+        ("sync: a fresh clone adopts it", ms(adopt)),
+        ("sync: merge 1,000 changed each way on 10,000 (fetch, merge, push)", ms(merge)),
+        ("sync: the other side fast-forwards to that merge", ms(forward)),
+        ("sync: nothing to do (median of 5)", ms(noop)),
+        ("plain git fetch + git push of the same ref (median of 5)", ms(plain)),
+    ]
+    return rows
+
+
 SECTIONS: dict[str, Callable[[Path, Plan], list[Row]]] = {
+    "sync": measure_sync,
     "threads": measure_threads,
     "queue": measure_queue,
 }
@@ -866,6 +926,8 @@ def main() -> int:
         progress("threads done")
         rows += measure_queue(work, plan)
         progress("queue done")
+        rows += measure_sync(work, plan)
+        progress("sync done")
         rows += measure_loose(work, plan)
         progress("loose objects done")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

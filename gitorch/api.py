@@ -80,10 +80,18 @@ class Orchestrator:
         view = self.context.read() if method.access == READ else None
         acting = liveness.acting_session(self.context, method.acting_session(bound), view)
         ctx = self.context.for_call(method.name, acting)
+        remote = None
+        if bound.get("remote") and method.access == WRITE:
+            from gitorch.domain import sync
+
+            remote = sync.remote_name(ctx, bound["remote"])
+            sync.exchange(ctx, remote)  # see the leases the remote holds first
         try:
             if method.access == WRITE:
                 result = ctx.transact(lambda tx: handler(ctx, tx, **bound))
                 liveness.touch(ctx, wrote=True)
+                if remote is not None:
+                    result = sync.publish(ctx, remote, result)
             elif method.access == READ:
                 assert view is not None
                 result = handler(ctx, view, **bound)

@@ -150,6 +150,7 @@ METHODS = (
         (
             Param("claim", Boolean(), "Take the top item for the session, atomically."),
             Param("session_id", _ID, "The claiming session; default GIT_ORCH_SESSION."),
+            Param("remote", Text(255), "With --claim: count it only once a push holds it."),
             Param("limit", Integer(0, 10_000), "At most this many.", default=20),
         ),
         "items",

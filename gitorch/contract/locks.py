@@ -28,6 +28,7 @@ METHODS = (
             Param("scope_paths", TextList(4096, 1000), "More paths, granted together."),
             Param("owner_session", _ID, "The session; default GIT_ORCH_SESSION."),
             Param("ttl_seconds", _TTL, "Lifetime before it expires (default config, 600)."),
+            Param("remote", Text(255), "Count it only once a push to this remote holds it."),
         ),
         LOCK.key,
         _LOCK,

@@ -178,6 +178,7 @@ METHODS = (
             Param("ttl_seconds", Integer(1, 86_400), "How long it holds.", default=300),
             Param("force", Boolean(), "Take it from a live holder (recorded)."),
             Param("reason", _REASON, "Why, for --force."),
+            Param("remote", Text(255), "Count it only once a push to this remote holds it."),
         ),
         "lock",
         _LEASE,

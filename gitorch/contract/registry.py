@@ -12,6 +12,7 @@ from gitorch.contract import (
     mirror,
     sessions,
     status,
+    sync,
     tasks,
     threads,
     worktrees,
@@ -34,6 +35,7 @@ METHODS: dict[str, Method] = {
         mirror,
         config,
         status,
+        sync,
     )
     for method in module.METHODS
 }

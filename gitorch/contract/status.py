@@ -15,6 +15,10 @@ STATUS = {
         "counts": {"type": "object"},
         "recent_changes": {"type": "array", "items": {"type": "object"}},
         "protected_branch": {"type": "string", "description": "The branch only the queue moves."},
+        "remote_state": {
+            "type": ["string", "null"],
+            "description": "Set when this clone has no state and its remote has: how to adopt it.",
+        },
         "rewound": {
             "type": ["object", "null"],
             "description": "Set when the state ref was moved back behind versions it held "

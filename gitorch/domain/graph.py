@@ -384,8 +384,20 @@ def ready(
     claim: bool = False,
     session_id: str | None = None,
     limit: int = 20,
+    remote: str | None = None,
 ) -> dict[str, Any]:
-    """The ready work; with ``claim``, the session takes the top item atomically."""
+    """The ready work; with ``claim``, the session takes the top item atomically.
+
+    With ``remote`` too, the claim syncs before and after, and counts only if
+    it is still this session's once the push went through.
+    """
+    if claim and remote:
+        from gitorch.domain import sync
+
+        name = sync.remote_name(ctx, remote)
+        sync.exchange(ctx, name)
+        out = ready(ctx, claim=True, session_id=session_id, limit=limit)
+        return sync.publish_claim(ctx, name, out)
     if not claim:
         items = ready_items(ctx, ctx.read())
         return {"items": items[:limit], "total": len(items), "claimed": None}

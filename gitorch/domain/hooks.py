@@ -97,7 +97,29 @@ def install(ctx: Context) -> dict[str, Any]:
             handle.write(shim(name))
         os.chmod(tmp, 0o755)  # noqa: S103 - a hook git must be able to run
         os.replace(tmp, path)
-    return status(ctx)
+    out = status(ctx)
+    out["fetch_refspecs"] = add_fetch_refspecs(ctx)
+    return out
+
+
+def add_fetch_refspecs(ctx: Context) -> list[str]:
+    """Make a plain ``git fetch`` bring each remote's state into its tracking refs."""
+    from gitorch.domain import checkouts, sync
+
+    repo = ctx.store.repo
+    added = []
+    for key, _ in checkouts.config_matching(repo, r"^remote\..*\.url$"):
+        remote = key[len("remote.") : -len(".url")]
+        present = set(checkouts.config_values(repo, f"remote.{remote}.fetch"))
+        # patterns, so a fetch does not fail for a ref the remote lacks (yet)
+        for spec in (
+            f"+refs/orchestrator/*:{sync.tracking(remote, '*')}",
+            f"+{sync.REFS['notes']}*:{sync.tracking(remote, 'notes*')}",
+        ):
+            if spec not in present:
+                run_git(["config", "--add", f"remote.{remote}.fetch", spec], repo.path)
+                added.append(f"{remote}: {spec}")
+    return added
 
 
 def uninstall(ctx: Context) -> dict[str, Any]:

@@ -131,8 +131,10 @@ def acquire(
     scope_paths: list[str] | None = None,
     owner_session: str | None = None,
     ttl_seconds: int | None = None,
+    remote: str | None = None,
 ) -> dict[str, Any]:
-    """Lock one or several paths for a session, all or nothing."""
+    """Lock one or several paths for a session, all or nothing (``remote``: the API syncs)."""
+    del remote  # published by the API around this transaction (gitorch.domain.sync.publish)
     owner = sessions.require(tx, owner_session, ctx.session, "owner_session")
     prefix = scope_type == LockScope.PREFIX
     wanted = [*([scope_path] if scope_path is not None else []), *(scope_paths or [])]

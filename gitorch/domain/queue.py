@@ -120,7 +120,8 @@ def _in_force(ctx: Context, lease: dict[str, Any] | None) -> bool:
     )
 
 
-def _present(ctx: Context, lease: dict[str, Any] | None) -> dict[str, Any] | None:
+def present_lease(ctx: Context, lease: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The lease as methods return it: its effective status, whether it is in force."""
     if lease is None:
         return None
     status = lease["status"]
@@ -137,8 +138,10 @@ def acquire_lock(
     ttl_seconds: int = DEFAULT_TTL,
     force: bool = False,
     reason: str | None = None,
+    remote: str | None = None,
 ) -> dict[str, Any]:
     """Take (or, holding it, renew) the main-merge lease; a new holder gets a new epoch."""
+    del remote  # published by the API around this transaction (gitorch.domain.sync.publish)
     me = sessions.require(tx, session_id, ctx.session, "session_id")
     lease = _lease(tx)
     expires = format_ts(ctx.clock.now_ms() + ttl_seconds * 1000)
@@ -147,7 +150,7 @@ def acquire_lock(
         lease = entities.change(
             ctx, tx, MAIN_LEASE, lease, {"expires_at": expires, "ttl_seconds": ttl_seconds}
         )
-        return {"lock": _present(ctx, lease), "acquired": False, "renewed": True}
+        return {"lock": present_lease(ctx, lease), "acquired": False, "renewed": True}
     if lease is not None and held and not force:
         raise Conflict(
             f"the main-merge lease is held by session {lease['holder_session']} until"
@@ -170,7 +173,7 @@ def acquire_lock(
         lease = entities.create(ctx, tx, MAIN_LEASE, {**values, "epoch": 1})
     else:
         lease = entities.change(ctx, tx, MAIN_LEASE, lease, {**values, "epoch": lease["epoch"] + 1})
-    return {"lock": _present(ctx, lease), "acquired": True, "renewed": False}
+    return {"lock": present_lease(ctx, lease), "acquired": True, "renewed": False}
 
 
 def release_lock(
@@ -185,7 +188,7 @@ def release_lock(
     me = sessions.require(tx, session_id, ctx.session, "session_id")
     lease = _lease(tx)
     if lease is None or lease["status"] != LockStatus.ACTIVE:
-        return {"lock": _present(ctx, lease), "released": False}
+        return {"lock": present_lease(ctx, lease), "released": False}
     if lease["holder_session"] != me["id"]:
         if not force:
             raise Forbidden(
@@ -206,7 +209,7 @@ def release_lock(
             "reason": reason,
         },
     )
-    return {"lock": _present(ctx, lease), "released": True}
+    return {"lock": present_lease(ctx, lease), "released": True}
 
 
 def _holder(ctx: Context, view: Snapshot, me: dict[str, Any]) -> dict[str, Any]:
@@ -355,7 +358,7 @@ def main_status(ctx: Context, view: Snapshot, *, request_id: str) -> dict[str, A
         "main_merge_request": entry,
         "position": _position(view, entry),
         "history": entry.get("history") or [],
-        "lock": _present(ctx, _lease(view)),
+        "lock": present_lease(ctx, _lease(view)),
     }
 
 
@@ -368,7 +371,7 @@ def main_list(
     rest = [e for e in entries if e["status"] != MainMergeStatus.QUEUED]
     rest.sort(key=lambda e: (e["updated_at"], e["id"]), reverse=True)
     found = [e for e in (*waiting, *rest) if status is None or e["status"] == status]
-    return {"main_merges": found, "lock": _present(ctx, _lease(view))}
+    return {"main_merges": found, "lock": present_lease(ctx, _lease(view))}
 
 
 # -- landing -----------------------------------------------------------------------------------
@@ -881,7 +884,7 @@ def _fenced_move(ctx: Context, me: str, epoch: int, target: str, new: str, old: 
             raise Forbidden(
                 f"the main-merge lease (epoch {epoch}) is no longer session {me}'s;"
                 " nothing was moved",
-                {"epoch": epoch, "lease": _present(ctx, lease)},
+                {"epoch": epoch, "lease": present_lease(ctx, lease)},
             )
         assert view.commit is not None
         what = landing.move(ctx.store.repo, target, new, old, view.commit)

@@ -40,8 +40,14 @@ def summary(ctx: Context, view: Snapshot, *, history: int = 5) -> dict[str, Any]
                 "session": trailers.get("Orch-Session"),
             }
         )
+    hint = None
+    if view.commit is None:
+        from gitorch.domain import sync
+
+        hint = sync.remote_hint(ctx)
     return {
         "status": {
+            "remote_state": hint,
             "state_ref": "refs/orchestrator/state",
             "state_version": view.version,
             "commit": view.commit,
