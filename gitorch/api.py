@@ -96,6 +96,13 @@ class Orchestrator:
                 assert view is not None
                 result = handler(ctx, view, **bound)
                 liveness.touch(ctx, wrote=False, view=view)
+                if view.commit is None and "remote_state" not in result:
+                    # a fresh clone: say where the state is, if its remote has some
+                    from gitorch.domain import sync
+
+                    hint = sync.remote_hint(ctx)
+                    if hint:
+                        result["remote_state"] = hint
             else:
                 assert method.access == EFFECTS, method.access
                 result = handler(ctx, **bound)

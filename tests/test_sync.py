@@ -68,6 +68,7 @@ def test_a_fresh_clone_is_told_and_adopts_the_remote_state(pair: Fleet, tmp_path
     assert pair.sync(0)["state"] == "remote_has_none"
     hint = pair.orchs[1].call("status")["status"]["remote_state"]
     assert "git orch sync" in hint
+    assert "git orch sync" in pair.orchs[1].call("task.list")["remote_state"]
     out = pair.sync(1)
     assert out["state"] == "adopted"
     assert set(pair.tasks(1)) == {m["task"]["id"] for m in made}

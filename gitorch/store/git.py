@@ -22,6 +22,8 @@ def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["LC_ALL"] = "C"
     env.pop("LANGUAGE", None)
+    env["GIT_TERMINAL_PROMPT"] = "0"  # a remote asking for a password fails; nothing waits
+    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
     if extra:
         env.update(extra)
     return env
