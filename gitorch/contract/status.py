@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gitorch.contract.method import Method
-from gitorch.contract.params import Integer, Param
+from gitorch.contract.method import EFFECTS, Method
+from gitorch.contract.params import Boolean, Integer, Param, Text
 
 STATUS = {
     "type": "object",
@@ -31,10 +31,28 @@ METHODS = (
     Method(
         "status",
         "A summary of the state for people (--format json for the object).",
-        (Param("history", Integer(0, 1000), "How many recent changes to show.", default=5),),
+        (
+            Param("history", Integer(0, 1000), "How many recent changes to show.", default=5),
+            Param("watch", Boolean(), "Redraw the board until Ctrl-C (the command line's)."),
+            Param("interval", Integer(1, 3600), "Seconds between redraws.", default=2),
+        ),
         "status",
         STATUS,
         "gitorch.domain.status:summary",
         default_format="table",
+    ),
+    Method(
+        "view",
+        "A read-only detached worktree of the state, moved to its tip on every call.",
+        (Param("path", Text(4096), "Where (default: <worktree root>/orchestrator-state)."),),
+        "path",
+        {"type": "string"},
+        "gitorch.domain.stateview:view",
+        access=EFFECTS,
+        more_results=(
+            ("commit", {"type": "string"}),
+            ("state_version", {"type": "integer"}),
+            ("readme", {"type": "string"}),
+        ),
     ),
 )

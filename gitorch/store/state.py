@@ -72,6 +72,34 @@ class Made(_MadeFields):
     __slots__ = ()
 
 
+def state_readme() -> str:
+    """The README.md at the root of the state tree: what is where, how to find an id."""
+    from gitorch.model.kinds import KINDS
+
+    lines = [
+        "# gitorch state",
+        "",
+        "This tree is `refs/orchestrator/state`: written by `git orch` only, one commit per",
+        "change (`git log refs/orchestrator/state`). Read it, never edit it.",
+        "",
+        "- `meta.yaml`: the schema and `state_version`; `config.yaml`: settings that travel.",
+        "- One YAML document per entity, at `<directory>/<shard>/<id>.yaml`, where the shard is",
+        "  the first two characters after the dash: `tsk-4k2m9qab` is",
+        "  `tasks/4k/tsk-4k2m9qab.yaml`.",
+        "",
+        "| directory | holds | id prefix |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| `{k.directory}/` | {k.description} | `{k.prefix}-` |" for k in KINDS.values()]
+    lines += [
+        "",
+        "Heartbeats live on `refs/orchestrator/live`; case checkpoints are git notes on",
+        "`refs/notes/orchestrator` (`git log --notes=orchestrator`).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 class Store:
     """Reads and transactions on one repository's state.
 
@@ -349,6 +377,8 @@ class Store:
             changes[("config.yaml",)] = dump_doc(tx.staged_config)
         elif "config.yaml" not in tx.root():
             changes[("config.yaml",)] = dump_doc(default_config(self.default_branch()))
+        if "README.md" not in tx.root():
+            changes[("README.md",)] = state_readme().encode("utf-8")
         builder = TreeBuilder(self.tree)
         root_sha = builder.rebuild(self.tree(tx.head.tree) if tx.head else EMPTY_TREE, changes)
         subject = _subject(tx)

@@ -105,6 +105,8 @@ def expand_aliases(args: list[str]) -> list[str]:
         return [*head, f"hooks.{rest[0]}", *rest[1:]]
     if word == ["worktree"] and rest[:1] == ["prune"]:
         return [*head, "worktree.prune", *rest[1:]]
+    if word == ["view"] and rest[:1] and not rest[0].startswith("-"):
+        return [*head, "view", "--path", rest[0], *rest[1:]]
     if word == ["sync"] and rest[:1] and not rest[0].startswith("-"):
         return [*head, "sync", "--remote", rest[0], *rest[1:]]
     if word == ["queue"] and rest[:1] == ["run"]:

@@ -20,6 +20,32 @@ def run_method(
     method: Method, params: Mapping[str, Any], options: Options, *, from_command_line: bool
 ) -> int:
     """Call one method for the command line: print its result or its error; the exit code."""
+    if method.name == "status" and params.get("watch") in (True, "true"):
+        return _watch(method, params, options)
+    return _run_once(method, params, options, from_command_line=from_command_line)
+
+
+def _watch(method: Method, params: Mapping[str, Any], options: Options) -> int:
+    """``git orch status --watch``: the board redrawn in place until Ctrl-C."""
+    import time
+
+    raw = params.get("interval", 2)
+    interval = int(raw) if str(raw).isdigit() else 2
+    try:
+        while True:
+            if sys.stdout.isatty():
+                output.write("\x1b[H\x1b[2J")
+            code = _run_once(method, params, options, from_command_line=True)
+            if code != 0:
+                return code
+            time.sleep(max(1, interval))
+    except KeyboardInterrupt:
+        return 0
+
+
+def _run_once(
+    method: Method, params: Mapping[str, Any], options: Options, *, from_command_line: bool
+) -> int:
     orch = None
     try:
         from gitorch.api import Orchestrator

@@ -93,7 +93,8 @@ def emit(method: Method, result: dict[str, Any], options: Options) -> None:
         return
     from gitorch.surfaces.tables import render
 
-    write(render(method, result))
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    write(render(method, result, color))
 
 
 def fail(exc: GitorchError) -> int:

@@ -40,11 +40,11 @@ def table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
     )
 
 
-def render(method: Method, result: dict[str, Any]) -> str:
+def render(method: Method, result: dict[str, Any], color: bool = False) -> str:
     """A method's result as text."""
     value = result.get(method.result)
     if method.name == "status" and isinstance(value, dict):
-        return board(value)
+        return board(value, color)
     if isinstance(value, list):
         rows = [row for row in value if isinstance(row, dict)]
         columns = method.columns or tuple(rows[0]) if rows else method.columns
@@ -58,8 +58,8 @@ def render(method: Method, result: dict[str, Any]) -> str:
     return f"{value}\n"
 
 
-def board(status: dict[str, Any]) -> str:
-    """``git orch status`` for people."""
+def board(status: dict[str, Any], color: bool = False) -> str:
+    """``git orch status`` for people (``color``: on a terminal)."""
     lines = [
         f"state {status['state_ref']}  version {status['state_version']}"
         + (f"  at {status['commit'][:12]}" if status.get("commit") else "  (empty)"),
@@ -85,6 +85,7 @@ def board(status: dict[str, Any]) -> str:
         lines.append(table(rows, ("kind", "total", "by status")).rstrip("\n"))
     else:
         lines.append("nothing recorded yet: try  git orch task.create --level epic --title '...'")
+    lines += _sections(status, color)
     changes = status.get("recent_changes", [])
     if changes:
         lines += ["", "recent changes:"]
@@ -92,3 +93,65 @@ def board(status: dict[str, Any]) -> str:
     if status.get("protected_branch"):
         lines += ["", f"protected branch: {safe_text(str(status['protected_branch']))}"]
     return "\n".join(lines) + "\n"
+
+
+_COLORS = {
+    "live": "32", "idle": "32", "running": "36", "merged": "32", "done": "32",
+    "suspended": "33", "handed off": "33", "queued": "33", "interrupted": "33",
+    "exited": "31", "failed": "31", "stopped": "90",
+}  # fmt: skip
+
+
+def _paint(word: str, color: bool) -> str:
+    code = _COLORS.get(word)
+    return f"\x1b[{code}m{word}\x1b[0m" if color and code else word
+
+
+def _sections(status: dict[str, Any], color: bool) -> list[str]:
+    """The board's sections: who works, on what, holding what, landing what."""
+    out: list[str] = []
+
+    def section(title: str, rows: list[str]) -> None:
+        if rows:
+            out.extend(["", f"{title}:", *rows])
+
+    section(
+        "sessions",
+        [f"  {s['id']}  {_paint(s['state'], color):<10}  {_cell(s.get('role') or '-')}"
+         for s in status.get("sessions", [])],
+    )  # fmt: skip
+    section(
+        "agents",
+        [f"  {t['id']}  {_paint(t['status'], color):<11}  {_cell(t['role'])}  of {t['session']}"
+         + (f"  {_cell(t['title'])}" if t.get("title") else "")
+         for t in status.get("threads", [])],
+    )  # fmt: skip
+    lease = status.get("main_lease") or {}
+    leases = [
+        f"  {lk['path']}  {lk['owner']}  epoch {lk['epoch']}  until {lk['expires_at']}"
+        for lk in status.get("leases", [])
+    ]
+    if lease.get("in_force"):
+        leases.append(
+            f"  main-merge lease  {lease['holder_session']}  epoch {lease['epoch']}"
+            f"  until {lease['expires_at']}"
+        )
+    section("leases", leases)
+    section(
+        "merge queue",
+        [f"  {n}. {e['id']}  {_paint(e['status'], color)}  {_cell(e['branch'])}"
+         for n, e in enumerate(status.get("queue", []), 1)]
+        + [f"  {e['id']}  {_paint(e['status'], color)}  {_cell(e['branch'])}"
+           + (f"  ({_cell(e['reason'])})" if e.get("reason") else "")
+           for e in status.get("landed_or_failed", [])],
+    )  # fmt: skip
+    section(
+        "ready work",
+        [f"  {r['id']}  {_cell(r.get('title') or '')}" for r in status.get("ready", [])],
+    )
+    section(
+        "plans",
+        [f"  {p['id']}  {p['done']}/{p['total']} done  {_cell(p['title'])}"
+         for p in status.get("plans", [])],
+    )  # fmt: skip
+    return out
