@@ -272,11 +272,25 @@ def attach(
     from gitorch.domain import locks
 
     reissued = locks.reissue(ctx, tx, target["id"], requester["id"])
+    _hand_over_work(ctx, tx, target["id"], requester["id"])
     return {
         "session": present(ctx, requester),
         "attached": present(ctx, target),
         "locks": reissued,
     }
+
+
+def _hand_over_work(ctx: Context, tx: Transaction, old: str, new: str) -> None:
+    """The open tasks and nodes a taken-over session held are the new session's now."""
+    from gitorch.model.kinds import NODE, TASK
+
+    for kind, field, finished in (
+        (TASK, "assignee_session", ("done", "cancelled")),
+        (NODE, "owner_session_id", ("done", "cancelled")),
+    ):
+        for doc in entities.load_all(tx, kind):
+            if doc.get(field) == old and doc["status"] not in finished:
+                entities.change(ctx, tx, kind, doc, {field: new})
 
 
 def require(view: Snapshot, text: str | None, default: str | None, param: str) -> dict[str, Any]:

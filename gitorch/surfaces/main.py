@@ -88,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = expand_aliases(args)
         leading = leading_globals(args)
+        if leading is not None and args[leading[0] : leading[0] + 1] == ["demo"]:
+            from gitorch.surfaces.demo import main as demo_main
+
+            return demo_main(args[leading[0] + 1 :])
         if leading is not None and args[leading[0] : leading[0] + 1] == ["mcp"]:
             from gitorch.surfaces.mcp import main as mcp_main
 

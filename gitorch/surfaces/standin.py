@@ -14,7 +14,8 @@ at a ``standin>`` prompt for lines typed into it:
 Lines of its prompt that start with ``$ git orch `` are run the same way
 at start, which is how a prompt gitorch writes (a reviewer's, say) tells
 an agent what to call. It is what the tests and ``git orch demo`` run in
-tmux panes instead of a real agent CLI.
+tmux panes instead of a real agent CLI; ``--work`` and ``--finish`` run the
+scripted worker of ``gitorch.surfaces.standin_work`` instead.
 """
 
 from __future__ import annotations
@@ -91,10 +92,15 @@ def _handle(line: str) -> int | None:
 def main(argv: list[str] | None = None) -> int:
     """Run the stand-in agent; its exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
-    resumed = bool(args) and args[0] == "--resume"
-    if resumed:
-        args = args[1:]
+    flags = set()
+    while args and args[0].startswith("--"):
+        flags.add(args.pop(0))
+    resumed = "--resume" in flags
     prompt = args[0] if args else ""
+    if "--work" in flags or "--finish" in flags:
+        from gitorch.surfaces.standin_work import work
+
+        return work(flags, prompt)
     signal.signal(signal.SIGINT, _on_interrupt)
     _say(
         f"standin: session={os.environ.get('GIT_ORCH_SESSION', '')}"
