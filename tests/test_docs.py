@@ -34,7 +34,7 @@ def test_every_method_and_parameter_is_explained(name: str) -> None:
 def test_the_quick_start_commands_exist() -> None:
     quick = README.split("## Quick start", 1)[1].split("##", 1)[0]
     commands = re.findall(r"^bash (\S+)", quick, flags=re.MULTILINE)
-    assert commands == ["examples/quickstart.sh", ".ci/test"]
+    assert commands == ["examples/demo.sh", ".ci/test"]
     assert all((ROOT / command).is_file() for command in commands)
     ci = (ROOT / ".ci" / "run").read_text()
     assert "bash .ci/test" in ci  # CI runs the README's test command

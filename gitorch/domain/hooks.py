@@ -244,11 +244,13 @@ def pre_push(ctx: Context, *, remote: str | None = None, url: str | None = None)
     repo = ctx.store.repo.path
     paths: list[str] = []
     lines = [line.split() for line in sys.stdin.read().splitlines()]
-    _protected_push(ctx, [fields for fields in lines if len(fields) == 4])
+    landed = _protected_push(ctx, [fields for fields in lines if len(fields) == 4])
     for fields in lines:
         if len(fields) != 4:
             continue
         _, local_sha, _, remote_sha = fields
+        if local_sha in landed:
+            continue  # the merge queue checked its paths against the leases when it landed it
         if local_sha == ZERO or not _exists(repo, local_sha):
             continue  # a deletion pushes no content; git pushes no commit it lacks
         bounds = [local_sha]
@@ -261,8 +263,11 @@ def pre_push(ctx: Context, *, remote: str | None = None, url: str | None = None)
     return check_paths(ctx, "pre-push", paths)
 
 
-def _protected_push(ctx: Context, updates: list[list[str]]) -> None:
-    """Refuse a push that moves the protected branch to a commit the merge queue did not land."""
+def _protected_push(ctx: Context, updates: list[list[str]]) -> set[str]:
+    """Refuse a push that moves the protected branch to a commit the merge queue did not land.
+
+    The commits the queue landed, which the lease check of the push skips.
+    """
     try:
         view = ctx.read()
         protected = view.config().get("protected_branch") or ctx.store.default_branch()
@@ -288,7 +293,7 @@ def _protected_push(ctx: Context, updates: list[list[str]]) -> None:
                 + (f" ({reason})" if reason else "")
             )
     if not refused:
-        return
+        return landed
     message = (
         f"git orch pre-push: {protected} moves only through the merge queue:\n"
         + "\n".join(refused)
@@ -297,7 +302,7 @@ def _protected_push(ctx: Context, updates: list[list[str]]) -> None:
     )
     if _mode(ctx) == "warn":
         sys.stderr.write(f"warning: {message}\n")
-        return
+        return landed
     raise Forbidden(message, {"hook": "pre-push", "branch": protected})
 
 

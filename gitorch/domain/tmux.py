@@ -141,6 +141,8 @@ class Tmux:
 
         self.binary = tmux_binary
         self.socket = socket
+        # tmux makes its own socket directory only for -L names: for the path we pass, we do
+        os.makedirs(os.path.dirname(socket), mode=0o700, exist_ok=True)
         self._server = libtmux.Server(socket_path=socket, tmux_bin=tmux_binary)
 
     def attempt(self, *args: str) -> tuple[int, list[str], list[str]]:
@@ -162,6 +164,12 @@ class Tmux:
                 {"command": args[0], "stderr": err[-5:], "socket": self.socket},
             )
         return out
+
+    def pane_of(self, out: list[str], command: str) -> str:
+        """The pane id a command printed (``-P -F '#{pane_id}'``)."""
+        if not out or not out[0].strip().startswith("%"):
+            raise Unavailable(f"tmux {command} printed no pane id", {"socket": self.socket})
+        return out[0].strip()
 
     def version(self) -> str:
         """``tmux -V`` without the word tmux."""
@@ -204,7 +212,7 @@ class Tmux:
             "new-session", "-d", "-s", name, "-n", window, "-x", "220", "-y", "60",
             "-c", cwd, "-P", "-F", "#{pane_id}", "--", *_PLACEHOLDER,
         )  # fmt: skip
-        return out[0].strip()
+        return self.pane_of(out, "new-session")
 
     def new_pane(self, session: str, window: str, cwd: str, direction: str) -> str:
         """A placeholder pane in ``session``'s ``window``: split, or a new window when full."""
@@ -215,12 +223,12 @@ class Tmux:
         )  # fmt: skip
         if code == 0 and out:
             self.attempt("select-layout", "-t", target, "tiled")
-            return out[0].strip()
+            return self.pane_of(out, "split-window")
         out = self.run(
             "new-window", "-d", "-t", f"={session}:", "-n", window, "-c", cwd,
             "-P", "-F", "#{pane_id}", "--", *_PLACEHOLDER,
         )  # fmt: skip
-        return out[0].strip()
+        return self.pane_of(out, "new-window")
 
     def launch(self, pane_id: str, cwd: str, argv: list[str], env: dict[str, str], log: str) -> int:
         """Keep ``pane_id`` after exit, log it, run ``argv`` in it; the new process id."""
