@@ -27,6 +27,7 @@ import yaml
 
 from gitorch.api import Orchestrator
 from gitorch.domain.tasks import create_many
+from gitorch.model.kinds import MAIN_MERGE as MAIN_MERGE_KIND
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NAIVE_LOOSE_PER_CHANGE = 5  # DESIGN.md section 6: 10,000 changes, never packed: 50,500 loose
@@ -877,7 +878,113 @@ def measure_sync(work: Path, plan: Plan) -> list[Row]:
     return rows
 
 
+def measure_soak(work: Path, plan: Plan) -> list[Row]:
+    """Twelve stand-in agents through the whole loop (GITORCH_SOAK_SECONDS, default 600)."""
+    if shutil.which("tmux") is None:
+        return [("soak", "skipped: tmux is not installed")]
+    from gitorch.surfaces.demo import Demo
+
+    seconds = float(os.environ.get("GITORCH_SOAK_SECONDS", "600" if plan is FULL else "60"))
+    demo = Demo(str(work / "soak"), 12)
+    log = work / "soak-calls.jsonl"
+    lands: list[float] = []
+    try:
+        root = demo.call("session.open", {"intent": "resume_work", "agent_role": "root"})
+        demo.root = root["session"]["id"]
+        made = demo.call("plan.bootstrap", {"initiative_title": "Soak", "plan_title": "Soak"})
+        specs = [
+            {"title": f"item {n}", "affected_files": [f"src/item{n % 40}.txt"]} for n in range(2000)
+        ]
+        for start in range(0, len(specs), 200):
+            demo.call(
+                "plan.slice.generate",
+                {"plan_node_id": made["plan"]["id"], "slice_specs": specs[start : start + 200]},
+            )
+        workers = []
+        for n in range(12):
+            session = demo.call("session.open", {"agent_role": f"soak-{n}"})["session"]["id"]
+            demo.start(session, ["--work", "--loop", f"--log={log}"], "Take ready work, land it.")
+            workers.append(session)
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            if demo.call("merge.main.next")["main_merge_request"]:
+                begun = time.perf_counter()
+                demo.call("queue.run", {"session_id": demo.root, "batch": 4, "once": True})
+                lands.append(time.perf_counter() - begun)
+            else:
+                time.sleep(0.2)
+        for session in workers:  # stop taking work; let what is queued land
+            for thread in demo.call("thread.child.list", {"session_id": session})["threads"]:
+                demo.call(
+                    "thread.child.stop",
+                    {"thread_id": thread["id"], "terminate_pane": True, "grace_seconds": 0},
+                )
+        while demo.call("merge.main.next")["main_merge_request"]:
+            demo.call("queue.run", {"session_id": demo.root, "batch": 4})
+        elapsed = time.perf_counter() - started
+        calls, commits, tracebacks = [], [], 0
+        for line in log.read_text().splitlines() if log.exists() else []:
+            entry = json.loads(line)
+            if "method" in entry:
+                calls.append(entry)
+            elif "commit" in entry:
+                commits.append(entry["commit"])
+            elif "traceback" in entry:
+                tracebacks += 1
+        entries = demo.orch.store.snapshot().docs(MAIN_MERGE_KIND)
+        merged = [e for e in entries if e["status"] == "merged"]
+        failed = [e for e in entries if e["status"] == "failed"]
+        unlanded = [c for c in commits if not _reachable(demo.repo, c, "main")]
+        # lost: on no ref at all (an unlanded commit stays on its session's branch)
+        lost_commits = sum(
+            1 for c in unlanded if not _git_out(demo.repo, "for-each-ref", "--contains", c)
+        )
+        rows: list[Row] = [
+            ("soak: agents, wall time", f"12, {elapsed:.0f} s"),
+            ("soak: items worked (commits), landed entries, per minute",
+             f"{len(commits)}, {len(merged)}, {len(commits) / elapsed * 60:.1f}/min"),
+            ("soak: a land (queue.run --batch 4 --once): p50 / p99", _spread(lands)),
+            ("soak: lost commits, failed entries, conflicts by hand, tracebacks",
+             f"{lost_commits}, {len(failed)}, 0, {tracebacks}"),
+            ("soak: commits not on main when the agents were stopped (on their branches)",
+             str(len(unlanded))),
+        ]  # fmt: skip
+        by_method: dict[str, list[float]] = {}
+        for entry in calls:
+            by_method.setdefault(entry["method"], []).append(entry["seconds"])
+        for method, times in sorted(by_method.items()):
+            rows.append(
+                (f"soak: {method} p50 / p99 ({len(times)} calls)",
+                 _spread(times))
+            )  # fmt: skip
+        return rows
+    finally:
+        demo.orch.close()
+        subprocess.run(["tmux", "-S", demo.socket, "kill-server"], capture_output=True, check=False)
+
+
+def _reachable(repo: str, commit: str, ref: str) -> bool:
+    done = subprocess.run(
+        ["git", "-C", repo, "merge-base", "--is-ancestor", commit, ref], capture_output=True
+    )
+    return done.returncode == 0
+
+
+def _git_out(repo: str, *args: str) -> str:
+    return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True).stdout
+
+
+def _spread(values: list[float]) -> str:
+    return f"{ms(statistics.median(values))} / {ms(_p99(values))}" if values else "-"
+
+
+def _p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
 SECTIONS: dict[str, Callable[[Path, Plan], list[Row]]] = {
+    "soak": measure_soak,
     "sync": measure_sync,
     "threads": measure_threads,
     "queue": measure_queue,

@@ -64,3 +64,23 @@ def test_a_fixed_state_renders_to_a_fixed_board(repo: Path) -> None:
     assert text == EXPECTED
     painted = board(status, color=True)
     assert "\x1b[32mlive\x1b[0m" in painted
+
+
+def test_status_watch_redraws_until_interrupted(repo: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(
+        ["git-orch", "status", "--watch", "--interval", "1"],  # git itself dies of Ctrl-C
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert out.count("state refs/orchestrator/state") >= 2  # drawn again, not once
+    assert "\x1b[" not in out  # no terminal: no colours, no clearing

@@ -51,3 +51,8 @@ def test_the_demo_lands_what_it_should_and_leaves_nothing_behind(tmp_path: Path)
 def test_the_demo_refuses_bad_options(tmp_path: Path) -> None:
     out = command(["git", "orch", "demo", "--agents", "99"], tmp_path)
     assert out.code == 2 and "usage: git orch demo" in out.stderr
+
+
+def test_the_demo_with_a_real_agent_says_when_it_is_missing(tmp_path: Path) -> None:
+    out = command(["git", "orch", "demo", "--agent", "nonesuch"], tmp_path)
+    assert out.code == 1 and "not installed" in out.stderr

@@ -33,7 +33,7 @@ CHECK = (
     "sys.exit(1 if bad else 0)\n"
 )
 DEADLINE = 50.0
-USAGE = "usage: git orch demo [--agents N (4-12)] [--keep DIR]"
+USAGE = "usage: git orch demo [--agents N (4-12)] [--keep DIR] [--agent standin|codex|claude]"
 
 
 def _git(cwd: str, *args: str) -> str:
@@ -41,8 +41,17 @@ def _git(cwd: str, *args: str) -> str:
     return done.stdout.strip()
 
 
-def _parse(args: list[str]) -> tuple[int, str | None]:
-    agents, keep = 4, None
+REAL_AGENT_PROMPT = """You are one of several agents working on this repository through `git orch`.
+Take the top ready slice: git orch graph.ready --claim
+Lease its file (git orch lock.acquire --scope-type file --scope-path FILE), record a case
+(git orch task.create --level case ..., git orch case.begin), make the change, commit it,
+record the step (git orch step.check), complete the case (git orch case.complete), then queue
+your work for main: git orch merge.main.request. Then take the next slice, until none is ready.
+"""
+
+
+def _parse(args: list[str]) -> tuple[int, str | None, str]:
+    agents, keep, agent = 4, None, "standin"
     rest = list(args)
     while rest:
         word = rest.pop(0)
@@ -55,9 +64,11 @@ def _parse(args: list[str]) -> tuple[int, str | None]:
             agents = int(value)
         elif word == "--keep" and value:
             keep = value
+        elif word == "--agent" and value:
+            agent = value
         else:
             raise ValueError(f"{word} {value or ''}".strip())
-    return agents, keep
+    return agents, keep, agent
 
 
 class Demo:
@@ -214,6 +225,24 @@ class Demo:
             self.say("worker-2 got the lease once worker-1's work had landed, and built on it")
         self.finish()
 
+    def run_real(self, agent: str, limit: float) -> None:
+        """The same fleet with a real agent CLI: prompted with the loop, not scripted."""
+        self.plan()
+        for n in range(1, self.agents + 1):
+            session = self.call("session.open", {"agent_role": f"worker-{n}"})["session"]["id"]
+            self.workers[session] = f"worker-{n}"
+            self.call(
+                "thread.child.spawn",
+                {"session_id": session, "agent_override": agent, "objective": REAL_AGENT_PROMPT},
+            )
+            self.say(f"worker-{n} ({session}): {agent} started in its own worktree")
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline and not self._settled():
+            self.land()
+            time.sleep(1.0)
+        self.land()
+        self.finish()
+
     def kill_and_resume(self, stalled: str) -> None:
         thread = self.call("thread.child.list", {"session_id": stalled})["threads"][0]
         subprocess.run(
@@ -261,12 +290,17 @@ def _quote(text: str) -> str:
 def main(args: list[str]) -> int:
     """Run the demo; its exit status."""
     try:
-        agents, keep = _parse(args)
+        agents, keep, agent = _parse(args)
     except ValueError as exc:
         sys.stderr.write(f"git orch demo: bad option {exc}\n{USAGE}\n")
         return 2
     from gitorch.domain import tmux
 
+    if agent != "standin":
+        program = {"codex": "codex", "claude": "claude"}.get(agent)
+        if program is None or shutil.which(program) is None:
+            sys.stderr.write(f"git orch demo: the {agent} agent CLI is not installed here\n")
+            return 1
     if tmux.binary() is None:
         sys.stderr.write("git orch demo needs tmux: git orch runtime.tmux.ensure\n")
         return 1
@@ -276,7 +310,10 @@ def main(args: list[str]) -> int:
         return 2
     demo = Demo(where, agents)
     try:
-        demo.run()
+        if agent == "standin":
+            demo.run()
+        else:
+            demo.run_real(agent, 600.0)
         from gitorch.surfaces.tables import board
 
         status = demo.call("status", {"history": 0})["status"]

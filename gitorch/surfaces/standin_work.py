@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 POLL = 0.25
+_idle = [False]
 
 
 def _say(text: str) -> None:
@@ -34,9 +35,20 @@ def _say(text: str) -> None:
     sys.stdout.flush()
 
 
+TIMINGS: list[str] = []  # ``--log=FILE``: every call's method and seconds go there
+
+
 def orch(*args: str, ok: tuple[int, ...] = (0,)) -> dict[str, Any]:
     """One ``git orch`` call, its JSON answer (the error object when it failed)."""
+    started = time.monotonic()
     done = subprocess.run(["git", "orch", *args], capture_output=True, text=True, check=False)
+    if TIMINGS:
+        line = {"method": args[0], "seconds": time.monotonic() - started, "exit": done.returncode}
+        with open(TIMINGS[0], "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(line) + "\n")
+        if "Traceback" in done.stderr:
+            with open(TIMINGS[0], "a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"traceback": done.stderr[-2000:]}) + "\n")
     try:
         out: dict[str, Any] = json.loads(done.stdout or "{}")
     except ValueError:
@@ -96,9 +108,14 @@ def _queue_and_wait(lease: str | None, hold: bool) -> None:
 def work(flags: set[str], prompt: str) -> int:
     """Run the scripted worker; its exit status."""
     del prompt  # the script is the prompt
+    TIMINGS[:] = [flag.split("=", 1)[1] for flag in flags if flag.startswith("--log=")][:1]
     try:
         if "--finish" in flags:
             return _finish()
+        if "--loop" in flags:  # keep taking work until none is ready
+            while _work(flags) == 0 and not _idle[0]:
+                pass
+            return 0
         return _work(flags)
     except (RuntimeError, subprocess.CalledProcessError) as exc:
         _say(f"stuck: {exc}")
@@ -110,6 +127,7 @@ def _work(flags: set[str]) -> int:
     item = out.get("claimed")
     if not item:
         _say("no ready work: done")
+        _idle[0] = True
         return 0
     title = item["title"]
     path = (item.get("affected_files") or [f"src/{item['id']}.txt"])[0]
@@ -121,7 +139,10 @@ def _work(flags: set[str]) -> int:
     orch("case.begin", "--case-id", case, "--input-contract", json.dumps({"slice": item["id"]}))
     outcome = "BROKEN" if "--fail" in flags else "done"
     text = f"{title}: {outcome} by {os.environ.get('GIT_ORCH_SESSION')}"
-    _edit(path, text)
+    commit = _edit(path, text)
+    if TIMINGS:
+        with open(TIMINGS[0], "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"commit": commit, "slice": item["id"]}) + "\n")
     orch("step.check", "--case-id", case, "--step-title", f"edit {path}", "--result", "pass",
          "--artifacts", path)  # fmt: skip
     _say(f"step 1 of {case} checked")
