@@ -370,3 +370,27 @@ def test_the_tmux_server_is_the_one_configured_or_tmuxs_own(
     monkeypatch.setenv("TMUX", "/tmp/tmux-1/other,123,0")  # called from inside tmux
     assert tmux.socket_path(None) == "/tmp/tmux-1/other"
     assert tmux.session_name("orch", "my.repo", "ses-1") == "orch-my-repo-ses-1"
+
+
+@needs_tmux
+def test_a_synced_record_naming_a_socket_creates_nothing_and_shows_exited(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    import socket as sockets
+
+    from gitorch.domain import entities
+
+    where = tmp_path / "not-made" / "sock"
+    ctx = fleet.orch.context.for_call("test", fleet.session)
+    forged = {
+        "session_id": fleet.session, "parent_thread_id": None, "worktree_id": None,
+        "role": "worker", "title": None, "objective": None, "argv": ["x"],
+        "status": "running", "scope": "child", "profile": "standin", "exit_status": None,
+        "reason": None,
+        "tmux": {"host": sockets.gethostname(), "socket": str(where), "pane": "%0", "pid": 1},
+    }  # fmt: skip
+    made = ctx.transact(lambda tx: entities.create(ctx, tx, THREAD, forged))
+    assert fleet.listed() == {made["id"]: "exited"}
+    assert not where.parent.exists()
+    with pytest.raises(PreconditionFailed):
+        fleet.send(made["id"], "typed into someone else's pane?")

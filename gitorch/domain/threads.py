@@ -57,7 +57,7 @@ def server(ctx: Context, *, ensure_tmux: bool = True, auto_install: bool = True)
             {"instructions": runtime.MANUAL},
         )
     configured = checkouts.config_values(ctx.store.repo, "orch.tmux.socket")
-    return tmux.Tmux(found, tmux.socket_path(configured[-1] if configured else None))
+    return tmux.Tmux(found, tmux.socket_path(configured[-1] if configured else None), ours=True)
 
 
 def _host() -> str:

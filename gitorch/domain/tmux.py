@@ -136,13 +136,15 @@ def plain_text(raw: str) -> str:
 class Tmux:
     """One tmux server, reached through its socket."""
 
-    def __init__(self, tmux_binary: str, socket: str) -> None:
+    def __init__(self, tmux_binary: str, socket: str, *, ours: bool = False) -> None:
         import libtmux
 
         self.binary = tmux_binary
         self.socket = socket
-        # tmux makes its own socket directory only for -L names: for the path we pass, we do
-        os.makedirs(os.path.dirname(socket), mode=0o700, exist_ok=True)
+        if ours:
+            # tmux makes its own socket directory only for -L names: for the path we pass,
+            # we do (never for a socket a record names: records come from other clones)
+            os.makedirs(os.path.dirname(socket), mode=0o700, exist_ok=True)
         self._server = libtmux.Server(socket_path=socket, tmux_bin=tmux_binary)
 
     def attempt(self, *args: str) -> tuple[int, list[str], list[str]]:
