@@ -331,6 +331,7 @@ def test_without_tmux_every_thread_method_is_unavailable_and_nothing_runs(
         ("thread.root.ensure", {"session_id": session}),
         ("thread.child.spawn", {"session_id": session, "agent_override": "standin"}),
         ("thread.child.list", {"session_id": session}),
+        ("thread.attach_info", {"session_id": session}),
     ]
     for method, params in calls:
         with pytest.raises(Unavailable, match="tmux"):

@@ -791,6 +791,8 @@ def thread_attach_info(
     ctx: Context, view: Snapshot, *, session_id: str | None = None, thread_id: str | None = None
 ) -> dict[str, Any]:
     """How to watch a session's root pane, or one thread's pane."""
+    if tmux.binary() is None:
+        raise Unavailable("tmux is not installed", {"instructions": runtime.MANUAL})
     if thread_id:
         doc = entities.find(view, THREAD, thread_id, "thread_id")
     else:
