@@ -903,7 +903,9 @@ def measure_soak(work: Path, plan: Plan) -> list[Row]:
         workers = []
         for n in range(12):
             session = demo.call("session.open", {"agent_role": f"soak-{n}"})["session"]["id"]
-            demo.start(session, ["--work", "--loop", f"--log={log}"], "Take ready work, land it.")
+            # --hold: a lease is kept until the work under it has landed, as the demo's agents do
+            flags = ["--work", "--loop", "--hold", f"--log={log}"]
+            demo.start(session, flags, "Take ready work, land it.")
             workers.append(session)
         started = time.perf_counter()
         while time.perf_counter() - started < seconds:
@@ -934,6 +936,7 @@ def measure_soak(work: Path, plan: Plan) -> list[Row]:
         entries = demo.orch.store.snapshot().docs(MAIN_MERGE_KIND)
         merged = [e for e in entries if e["status"] == "merged"]
         failed = [e for e in entries if e["status"] == "failed"]
+        conflicted = [e for e in failed if "conflicts" in (e.get("reason") or "")]
         unlanded = [c for c in commits if not _reachable(demo.repo, c, "main")]
         # lost: on no ref at all (an unlanded commit stays on its session's branch)
         lost_commits = sum(
@@ -944,8 +947,8 @@ def measure_soak(work: Path, plan: Plan) -> list[Row]:
             ("soak: items worked (commits), landed entries, per minute",
              f"{len(commits)}, {len(merged)}, {len(commits) / elapsed * 60:.1f}/min"),
             ("soak: a land (queue.run --batch 4 --once): p50 / p99", _spread(lands)),
-            ("soak: lost commits, failed entries, conflicts by hand, tracebacks",
-             f"{lost_commits}, {len(failed)}, 0, {tracebacks}"),
+            ("soak: lost commits, failed entries (conflicts), conflicts by hand, tracebacks",
+             f"{lost_commits}, {len(failed)} ({len(conflicted)}), 0, {tracebacks}"),
             ("soak: commits not on main when the agents were stopped (on their branches)",
              str(len(unlanded))),
         ]  # fmt: skip
