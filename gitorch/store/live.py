@@ -28,11 +28,8 @@ class LiveRef:
 
     def read_all(self, directory: str = "") -> dict[str, dict[str, Any]]:
         """Every live document (under ``directory``, when given), by path."""
-        found = self.store.read_object(self.ref, "commit")
+        found = self.store.read_ref_commit(self.ref)
         if found is None:
-            target = self.store.ref_target(self.ref)
-            if target:
-                raise self.store.missing("commit", target, self.ref)
             return {}
         root = self.store.read_tree(parse_commit(found[1]).tree)
         out: dict[str, dict[str, Any]] = {}

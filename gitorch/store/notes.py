@@ -33,7 +33,7 @@ class Notes:
         self.ref = ref
 
     def _root(self) -> dict[str, Entry]:
-        found = self.store.read_object(self.ref, "commit")
+        found = self.store.read_ref_commit(self.ref)
         if found is None:
             return {}
         return self.store.read_tree(parse_commit(found[1]).tree)

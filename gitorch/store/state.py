@@ -250,13 +250,28 @@ class Store:
         """The commit the state ref points at now; None when there is no state yet."""
         self._catfile.start()  # starts up while rev-parse runs
         self.repo.check()
-        found = self.read_object(STATE_REF, "commit")
+        found = self.read_ref_commit(STATE_REF)
         if found is None:
-            target = self.ref_target(STATE_REF)
-            if target:
-                raise self.missing("commit", target)
             return None, None
         return found[0], parse_commit(found[1])
+
+    def read_ref_commit(self, ref: str) -> tuple[str, bytes] | None:
+        """The commit ``ref`` points at; None when the ref does not exist.
+
+        A ref another process moves at that moment can miss once: the ref is
+        read again and its commit looked up by id, and only a commit that is
+        really missing is ``invalid_state``.
+        """
+        found = self.read_object(ref, "commit")
+        if found is not None:
+            return found
+        target = self.ref_target(ref)
+        if not target:
+            return None
+        found = self.read_object(target, "commit")
+        if found is None:
+            raise self.missing("commit", target, ref)
+        return found
 
     def ref_target(self, ref: str) -> str:
         """What ``ref`` names without reading the object ("" when the ref does not exist)."""
@@ -446,11 +461,8 @@ class Store:
         missing_seen = False
         with write_lock(self.repo.orch_dir, lock, wait=self.lock_wait):
             for _ in range(MAX_ATTEMPTS):
-                found = self.read_object(ref, "commit")
-                if found is None:
-                    target = self.ref_target(ref)
-                    if target:  # a ref on a missing commit is invalid_state, never a new start
-                        raise self.missing("commit", target, ref)
+                # a ref on a missing commit is invalid_state, never a new start
+                found = self.read_ref_commit(ref)
                 current, head = (found[0], parse_commit(found[1])) if found else (None, None)
                 before = self.object_writer().written
                 made = build(current, head)
