@@ -81,7 +81,7 @@ class Orchestrator:
         acting = liveness.acting_session(self.context, method.acting_session(bound), view)
         ctx = self.context.for_call(method.name, acting)
         remote = None
-        if bound.get("remote") and method.access == WRITE:
+        if method.publishes and bound.get("remote"):  # a lease or claim across clones
             from gitorch.domain import sync
 
             remote = sync.remote_name(ctx, bound["remote"])
@@ -107,6 +107,8 @@ class Orchestrator:
                 assert method.access == EFFECTS, method.access
                 result = handler(ctx, **bound)
                 liveness.touch(ctx, wrote=True)
+                if remote is not None:
+                    result = sync.publish(ctx, remote, result)
         except GitorchError:
             raise
         except OSError as exc:

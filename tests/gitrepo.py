@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -17,6 +19,21 @@ def git(repo: Path | str, *args: str, input: bytes | None = None) -> str:
     )
     assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr.decode()}"
     return proc.stdout.decode()
+
+
+def wait_for(what: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """Poll, boundedly, for the effect of a real process (tmux, an agent, a check).
+
+    Returns the first truthy value of ``what()``, or its last value once
+    ``timeout`` seconds have passed. Time the code under test reads comes
+    from the injected clock; this waits only on other processes.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = what()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.02)
 
 
 def make_repo(path: Path, branch: str = "main") -> Path:

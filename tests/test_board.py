@@ -9,6 +9,7 @@ from pathlib import Path
 from gitorch.api import Orchestrator
 from gitorch.model.clock import ManualClock
 from gitorch.surfaces.tables import board
+from tests.gitrepo import wait_for
 
 EXPECTED = """\
 state refs/orchestrator/state  version 6  at <commit>
@@ -69,7 +70,7 @@ def test_a_fixed_state_renders_to_a_fixed_board(repo: Path) -> None:
 def test_status_watch_redraws_until_interrupted(repo: Path) -> None:
     import signal
     import subprocess
-    import time
+    import threading
 
     proc = subprocess.Popen(
         ["git-orch", "status", "--watch", "--interval", "1"],  # git itself dies of Ctrl-C
@@ -78,9 +79,17 @@ def test_status_watch_redraws_until_interrupted(repo: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2.5)
+    lines: list[str] = []
+    stream = proc.stdout
+    assert stream is not None
+    reader = threading.Thread(target=lambda: lines.extend(iter(stream.readline, "")))
+    reader.start()
+    drawn = wait_for(lambda: sum("state refs/orchestrator/state" in line for line in lines) >= 2)
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=10)
+    proc.wait(timeout=10)
+    reader.join(10)
+    out = "".join(lines)
+    assert drawn
     assert proc.returncode == 0
     assert out.count("state refs/orchestrator/state") >= 2  # drawn again, not once
     assert "\x1b[" not in out  # no terminal: no colours, no clearing

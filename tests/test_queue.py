@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from gitorch.model.clock import ManualClock
 from gitorch.model.errors import Conflict, Forbidden, InvalidParams, NotFound, PreconditionFailed
 from gitorch.model.kinds import MAIN_MERGE
 from tests.conftest import needs_tmux
-from tests.gitrepo import fsck, git
+from tests.gitrepo import fsck, git, wait_for
 from tests.gitrepo import orch as run
 
 FAILS_ON = "import os, sys; bad = os.path.exists({!r}); print('found', {!r}) if bad else None;"
@@ -199,7 +199,12 @@ def test_a_check_that_runs_too_long_fails_its_entry(
     a.commit("a.txt", "a\n")
     queued = a.queue()
     before = main_tip(repo)
-    slow = [sys.executable, "-c", "import time; print('working', flush=True); time.sleep(60)"]
+    # a check that never ends by itself (it blocks; the timeout must kill it)
+    slow = [
+        sys.executable,
+        "-c",
+        "import threading; print('working', flush=True); threading.Event().wait()",
+    ]
     with pytest.raises(PreconditionFailed):
         orch.call(
             "merge.main.land", {"session_id": lander, "check_command": slow, "check_timeout": 1}
@@ -257,11 +262,8 @@ def test_a_paused_holder_whose_lease_was_taken_moves_nothing(
         new = second.call("session.open", {"agent_role": "new"})["session"]["id"]
         first.call("merge.main.acquire_lock", {"session_id": old, "ttl_seconds": 60})
         go = tmp_path / "go"
-        wait = [
-            sys.executable,
-            "-c",
-            f"import os, time\nwhile not os.path.exists({str(go)!r}): time.sleep(0.02)",
-        ]
+        os.mkfifo(go)  # the check blocks reading it until the test writes: a holder paused
+        wait = [sys.executable, "-c", f"open({str(go)!r}).read()"]
         before = main_tip(repo)
         outcome: dict[str, Any] = {}
 
@@ -273,13 +275,12 @@ def test_a_paused_holder_whose_lease_was_taken_moves_nothing(
 
         worker = threading.Thread(target=paused_land)
         worker.start()
-        deadline = time.monotonic() + 20
-        while entry(second, queued["id"])["status"] != "running" and time.monotonic() < deadline:
-            time.sleep(0.02)
+        assert wait_for(lambda: entry(second, queued["id"])["status"] == "running", 20)
         clock.advance(61)
         taken = second.call("merge.main.acquire_lock", {"session_id": new})["lock"]
         assert taken["epoch"] == 2
-        go.write_text("go")
+        with open(go, "w") as release:
+            release.write("go")
         worker.join(30)
         assert isinstance(outcome.get("error"), Forbidden)
         assert main_tip(repo) == before
@@ -447,13 +448,13 @@ def test_a_reviewer_agent_in_tmux_approves_through_git_orch(
         {"session_id": a.id, "merge_request_id": mr["id"], "agent_override": "standin"},
     )
     assert out["thread"]["role"] == "reviewer"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        status = orch.call("merge.review.thread_status", {"merge_request_id": mr["id"]})
-        if status["review_job"]["verdict"]:
-            break
-        time.sleep(0.1)
-    assert status["review_job"]["verdict"] == "approve"
+
+    def reviewed() -> dict[str, Any] | None:
+        out = orch.call("merge.review.thread_status", {"merge_request_id": mr["id"]})
+        return out if out["review_job"]["verdict"] else None
+
+    status = wait_for(reviewed, 20)
+    assert status is not None and status["review_job"]["verdict"] == "approve"
     assert status["thread"]["id"] == out["thread"]["id"]
     current = orch.call("merge.review_context", {"merge_request_id": mr["id"]})
     assert current["merge_request"]["status"] == "approved"
@@ -504,12 +505,60 @@ def test_a_failed_entry_is_told_to_its_sessions_live_agent(
     with pytest.raises(PreconditionFailed):
         orch.call("merge.main.land", {"session_id": lander, "check_command": check_absent("a.txt")})
     expected = f"git orch: merge {queued['id']} failed: the check failed"
-    deadline = time.monotonic() + 10
-    screen = ""
-    while expected not in screen and time.monotonic() < deadline:
-        screen = subprocess.run(
+
+    def screen() -> str:
+        return subprocess.run(
             ["tmux", "-S", tmux_socket, "capture-pane", "-p", "-J", "-S", "-", "-t", pane],
             capture_output=True, text=True, check=False,
         ).stdout  # fmt: skip
-        time.sleep(0.05)
-    assert expected in screen
+
+    assert wait_for(lambda: expected in screen()), screen()
+
+
+def test_git_gc_prune_now_during_every_check_costs_no_candidate(
+    orch: Orchestrator, repo: Path, lander: str
+) -> None:
+    workers = [Worker(orch, f"g{n}") for n in range(4)]
+    for n, worker in enumerate(workers):
+        worker.commit("bad.txt" if n == 1 else f"good{n}.txt", f"{n}\n")
+        worker.queue()
+    # every check first prunes whatever nothing references, as a `git gc` beside us would
+    check = [
+        sys.executable,
+        "-c",
+        "import os, subprocess, sys\n"
+        f"subprocess.run(['git', '-C', {str(repo)!r}, 'gc', '-q', '--prune=now'], check=True)\n"
+        "sys.exit(1 if os.path.exists('bad.txt') else 0)\n",
+    ]
+    out = orch.call("merge.main.land", {"session_id": lander, "batch": 4, "check_command": check})
+    assert len(out["landed"]) == 3 and len(out["failed"]) == 1
+    assert main_tip(repo) == out["landed_commit"]
+    tree = git(repo, "ls-tree", "--name-only", "main").split()
+    assert {"good0.txt", "good2.txt", "good3.txt"} <= set(tree) and "bad.txt" not in tree
+    assert fsck(repo) == ""
+
+
+def test_a_candidate_whose_objects_vanish_before_the_move_is_built_again(
+    orch: Orchestrator, repo: Path, lander: str, tmp_path: Path
+) -> None:
+    a = Worker(orch, "a")
+    a.commit("a.txt", "a\n")
+    a.queue()
+    marker = tmp_path / "deleted"
+    # the first check deletes the candidate's object, as a prune racing the land would
+    check = [
+        sys.executable,
+        "-c",
+        "import os, pathlib\n"
+        f"marker = pathlib.Path({str(marker)!r})\n"
+        "if not marker.exists():\n"
+        "    sha = os.environ['GIT_ORCH_LAND_COMMIT']\n"
+        f"    pathlib.Path({str(repo / '.git' / 'objects')!r}, sha[:2], sha[2:]).unlink()\n"
+        "    marker.write_text(sha)\n",
+    ]
+    out = orch.call("merge.main.land", {"session_id": lander, "check_command": check})
+    assert marker.exists() and out["checks_run"] == 2
+    assert main_tip(repo) == out["landed_commit"]
+    history = [h["note"] for h in entry(orch, out["landed"][0]["id"])["history"]]
+    assert any("rebuilt and checked again" in note for note in history)
+    assert fsck(repo) == ""

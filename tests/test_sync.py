@@ -367,3 +367,12 @@ def test_clones_racing_to_claim_ready_work_never_share_an_item(tmp_path: Path) -
     claimed = [o for o in outcomes if o.startswith("tsk-")]
     assert len(claimed) == 1, (outcomes, [err for _, err in done if err])
     assert set(outcomes) - set(claimed) <= {"lost", "none"}
+
+
+def test_only_lease_and_claim_methods_publish_to_a_remote() -> None:
+    from gitorch.contract.registry import METHODS
+
+    publishing = {name for name, method in METHODS.items() if method.publishes}
+    assert publishing == {"lock.acquire", "merge.main.acquire_lock", "graph.ready"}
+    assert all(METHODS[name].param("remote") is not None for name in publishing)
+    assert METHODS["hook.pre_push"].param("remote") is not None  # a git remote's name, no sync

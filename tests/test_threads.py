@@ -6,8 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,20 +22,10 @@ from gitorch.model.errors import (
 )
 from gitorch.model.kinds import THREAD
 from tests.conftest import needs_tmux
-from tests.gitrepo import git
+from tests.gitrepo import git, wait_for
 from tests.gitrepo import orch as run
 
 HOSTILE = "a $(touch X) and `touch Y`; touch Z; 'single' \"double\" \\ back\nsecond line\n\tthird"
-
-
-def wait_for(what: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll a real process's effect (tmux and the agent run in real time)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = what()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
 
 
 class Fleet:

@@ -159,6 +159,7 @@ METHODS = (
         access=EFFECTS,
         more_results=(("total", {"type": "integer"}), ("claimed", {"type": ["object", "null"]})),
         columns=("kind", "id", "priority", "title"),
+        publishes=True,
     ),
     Method(
         "plan.bootstrap",

@@ -35,6 +35,7 @@ METHODS = (
         f"{_L}:acquire",
         access=WRITE,
         more_results=(("locks", list_schema(_LOCK)),),
+        publishes=True,
     ),
     Method(
         "lock.heartbeat",

@@ -185,6 +185,7 @@ METHODS = (
         f"{_Q}:acquire_lock",
         access=WRITE,
         more_results=(("acquired", {"type": "boolean"}), ("renewed", {"type": "boolean"})),
+        publishes=True,
     ),
     Method(
         "merge.main.release_lock",

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         more_results: tuple[tuple[str, dict[str, Any]], ...] = ()
         default_format: str = "json"
         columns: tuple[str, ...] = ()
+        publishes: bool = False
 
 else:
     _MethodFields = namedtuple(
@@ -64,12 +65,14 @@ else:
             "more_results",
             "default_format",
             "columns",
+            "publishes",
         ),
         defaults=(
             READ,
             (),
             "json",
             (),
+            False,
         ),
     )
 
@@ -81,6 +84,8 @@ class Method(_MethodFields):
     its JSON Schema; ``more_results`` the other top-level keys a result
     holds. ``default_format`` is ``json`` except for boards made for people
     (``table``); ``columns`` are what ``--format table`` shows of a list.
+    ``publishes``: the method takes a lease or a claim, and its ``remote``
+    parameter makes it count only once a push to that remote holds it.
     """
 
     __slots__ = ()

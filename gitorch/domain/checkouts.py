@@ -15,7 +15,7 @@ import re
 from collections import namedtuple
 
 from gitorch.model.errors import GitorchError, PreconditionFailed
-from gitorch.store.git import read_git, run_git
+from gitorch.store.git import read_git, resolve, run_git
 from gitorch.store.repository import NOTES_REF, Repository
 
 DEFAULT_ROOT = ".orch-worktrees"
@@ -120,10 +120,7 @@ def add(repo: Repository, path: str, branch: str, base: str) -> None:
 
 def head(path: str) -> Head:
     """The branch and commit checked out at ``path`` (None where there is none)."""
-    try:
-        commit = read_git(["rev-parse", "-q", "--verify", "HEAD"], path).decode().strip() or None
-    except GitorchError:
-        commit = None
+    commit = resolve(path, "HEAD")
     try:
         ref = read_git(["symbolic-ref", "-q", "HEAD"], path).decode().strip()
     except GitorchError:
@@ -141,11 +138,7 @@ def keep_notes_on_rewrite(repo: Repository) -> None:
 
 def branch_exists(repo: Repository, branch: str) -> bool:
     """Whether ``refs/heads/<branch>`` exists."""
-    try:
-        read_git(["rev-parse", "-q", "--verify", f"refs/heads/{branch}"], repo.path)
-    except GitorchError:
-        return False
-    return True
+    return resolve(repo.path, f"refs/heads/{branch}") is not None
 
 
 def _config(repo: Repository, key: str) -> str | None:
@@ -192,6 +185,20 @@ def _exclude(repo: Repository, pattern: str) -> None:
 def run_in(path: str, args: list[str], ok_codes: tuple[int, ...] = (0,)) -> str:
     """Run git in the worktree at ``path``; its output as text."""
     return run_git(args, path, ok_codes=ok_codes).decode("utf-8", "surrogateescape")
+
+
+def checked_out(repo_path: str) -> dict[str, str | None]:
+    """Every worktree git knows, by real path: the branch it has checked out (None: detached)."""
+    out = run_git(["worktree", "list", "--porcelain", "-z"], repo_path)
+    found: dict[str, str | None] = {}
+    path = ""
+    for field in out.decode("utf-8", "surrogateescape").split("\0"):
+        if field.startswith("worktree "):
+            path = os.path.realpath(field[len("worktree ") :])
+            found[path] = None
+        elif field.startswith("branch refs/heads/") and path:
+            found[path] = field[len("branch refs/heads/") :]
+    return found
 
 
 def dirty(path: str) -> list[str]:

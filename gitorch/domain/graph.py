@@ -388,16 +388,10 @@ def ready(
 ) -> dict[str, Any]:
     """The ready work; with ``claim``, the session takes the top item atomically.
 
-    With ``remote`` too, the claim syncs before and after, and counts only if
-    it is still this session's once the push went through.
+    With ``remote`` the API syncs before and after: a claim counts only if it
+    is still this session's once the push went through.
     """
-    if claim and remote:
-        from gitorch.domain import sync
-
-        name = sync.remote_name(ctx, remote)
-        sync.exchange(ctx, name)
-        out = ready(ctx, claim=True, session_id=session_id, limit=limit)
-        return sync.publish_claim(ctx, name, out)
+    del remote  # published by the API around this call (gitorch.domain.sync.publish)
     if not claim:
         items = ready_items(ctx, ctx.read())
         return {"items": items[:limit], "total": len(items), "claimed": None}

@@ -20,7 +20,7 @@ from collections import namedtuple
 from collections.abc import Callable
 
 from gitorch.model.errors import GitorchError, PreconditionFailed
-from gitorch.store.git import read_git, run_git
+from gitorch.store.git import resolve, run_git
 from gitorch.store.repository import STATE_REF, Repository
 
 TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
@@ -50,31 +50,7 @@ class CheckResult(_CheckFields):
 
 def tip(repo: Repository, branch: str) -> str | None:
     """The commit ``branch`` points at, or None."""
-    try:
-        out = read_git(
-            ["rev-parse", "-q", "--verify", f"refs/heads/{branch}^{{commit}}"], repo.path
-        )
-    except GitorchError:
-        return None
-    return out.decode("ascii").strip() or None
-
-
-def commit_of(path_or_repo: str, rev: str) -> str | None:
-    """The commit ``rev`` names in the repository at ``path_or_repo``, or None."""
-    try:
-        out = read_git(["rev-parse", "-q", "--verify", f"{rev}^{{commit}}"], path_or_repo)
-    except GitorchError:
-        return None
-    return out.decode("ascii").strip() or None
-
-
-def is_ancestor(repo: Repository, ancestor: str, descendant: str) -> bool:
-    """Whether ``ancestor`` is reachable from ``descendant``."""
-    try:
-        run_git(["merge-base", "--is-ancestor", ancestor, descendant], repo.path)
-    except GitorchError:
-        return False
-    return True
+    return resolve(repo.path, f"refs/heads/{branch}^{{commit}}")
 
 
 def changed_paths(repo: Repository, target: str, head: str) -> list[str]:
@@ -96,10 +72,10 @@ def build(repo: Repository, base: str, head: str, message: str) -> tuple[str | N
         repo.path,
         ok_codes=(0, 1),
     )
-    fields = out.decode("utf-8", "replace").split("\0")
-    tree = fields[0].strip()
-    conflicts = sorted({f for f in fields[1:] if f and f != "\n" and not f.startswith("\n")})
-    if conflicts or not tree:
+    # -z --name-only --no-messages: the tree, then each conflicted path, NUL-terminated
+    tree, *paths = out.decode("utf-8", "surrogateescape").split("\0")
+    conflicts = sorted({path for path in paths if path})
+    if conflicts or not tree.strip():
         return None, conflicts or ["(merge-tree gave no tree)"]
     commit = run_git(["commit-tree", tree, "-p", base, "-p", head, "-m", message], repo.path)
     return commit.decode("ascii").strip(), []
@@ -109,7 +85,8 @@ def move(repo: Repository, branch: str, new: str, old: str, state_tip: str) -> s
     """Move ``branch`` from ``old`` to ``new`` if the state is still at ``state_tip``.
 
     One ref transaction: both hold, or nothing moves. None when it moved;
-    ``"branch"`` or ``"state"`` naming what had moved meanwhile.
+    ``"branch"`` or ``"state"`` naming what had moved meanwhile, ``"missing"``
+    when the candidate's objects are gone.
     """
     ref = f"refs/heads/{branch}"
     script = (
@@ -122,6 +99,8 @@ def move(repo: Repository, branch: str, new: str, old: str, state_tip: str) -> s
         text = exc.message + " " + str(exc.details)
         if STATE_REF in text:
             return "state"
+        if "nonexistent object" in text or "missing object" in text:
+            return "missing"  # a `git gc --prune=now` took the candidate: build it again
         if ref in text:
             return "branch"
         raise
@@ -130,20 +109,12 @@ def move(repo: Repository, branch: str, new: str, old: str, state_tip: str) -> s
 
 def checkout_of(repo: Repository, branch: str) -> str | None:
     """The worktree that has ``branch`` checked out, if one has."""
-    out = run_git(["worktree", "list", "--porcelain", "-z"], repo.path)
-    path = None
-    for field in out.decode("utf-8", "replace").split("\0"):
-        if field.startswith("worktree "):
-            path = field[len("worktree ") :]
-        elif field == f"branch refs/heads/{branch}" and path and os.path.isdir(path):
+    from gitorch.domain.checkouts import checked_out
+
+    for path, checked in checked_out(repo.path).items():
+        if checked == branch and os.path.isdir(path):
             return path
     return None
-
-
-def dirty(path: str) -> list[str]:
-    """Uncommitted changes of a worktree (untracked files too)."""
-    out = run_git(["status", "--porcelain", "-z", "--untracked-files=normal"], path)
-    return [entry[3:] for entry in out.decode("utf-8", "replace").split("\0") if len(entry) > 3]
 
 
 def follow(path: str, old: str, new: str) -> None:
@@ -272,6 +243,8 @@ def require_clean_checkout(repo: Repository, branch: str) -> str | None:
     path = checkout_of(repo, branch)
     if path is None:
         return None
+    from gitorch.domain.checkouts import dirty
+
     changes = dirty(path)
     if changes:
         raise PreconditionFailed(

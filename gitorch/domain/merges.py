@@ -322,5 +322,5 @@ def thread_status(
     thread = None
     if job.get("thread_id"):
         doc = entities.load(view, THREAD, job["thread_id"])
-        thread = threads.observed_one(ctx, doc)
+        thread = threads.observed(ctx, [doc])[0]
     return {"review_job": job, "thread": thread}

@@ -43,6 +43,7 @@ from gitorch.model.errors import (
 )
 from gitorch.model.kinds import MAIN_LEASE, MAIN_MERGE, MERGE_REQUEST, SESSION, WORKTREE
 from gitorch.model.testing import crash_point
+from gitorch.store.git import is_ancestor
 from gitorch.store.state import Snapshot, Transaction
 
 TYPE_CHECKING = False  # typing is imported by the type checker only: it costs every process
@@ -252,15 +253,14 @@ def main_request(
             " a session root (merge children into it first)",
             {"param": "from_worktree_id"},
         )
+    repo = ctx.store.repo
     children = [
         wt["id"]
         for wt in entities.load_all(view, WORKTREE)
         if wt.get("parent_worktree_id") == worktree["id"]
         and wt["status"] in (WorktreeStatus.PLANNED, WorktreeStatus.ACTIVE)
-        and landing.tip(ctx.store.repo, wt["branch"])
-        and not landing.is_ancestor(
-            ctx.store.repo, landing.tip(ctx.store.repo, wt["branch"]) or "", worktree["branch"]
-        )
+        and (child := landing.tip(repo, wt["branch"])) is not None
+        and not is_ancestor(repo.path, child, f"refs/heads/{worktree['branch']}")
     ]
     if children:
         raise PreconditionFailed(
@@ -282,7 +282,7 @@ def main_request(
         raise PreconditionFailed(f"branch {worktree['branch']} does not exist", {})
     if base is None:
         raise PreconditionFailed(f"the target branch {target} does not exist", {"target": target})
-    if landing.is_ancestor(ctx.store.repo, head, base):
+    if is_ancestor(ctx.store.repo.path, head, base):
         raise PreconditionFailed(
             f"{worktree['branch']} has nothing that {target} lacks",
             {"head": head, "target": target},
@@ -408,7 +408,7 @@ def _check_timeout(ctx: Context, given: int | None) -> int:
 
 
 def _blocked(
-    ctx: Context, view: Snapshot, entry: dict[str, Any], base: str
+    ctx: Context, view: Snapshot, index: locks.PathIndex, entry: dict[str, Any], base: str
 ) -> tuple[str, list[str]] | None:
     """Why ``entry`` cannot land now (its approval, other sessions' locks), or None."""
     if entry.get("merge_request_id"):
@@ -420,7 +420,6 @@ def _blocked(
                 f" (merge request {entry['merge_request_id']} is {state})",
                 [],
             )
-    index = locks.PathIndex(locks.view_locks(ctx, view))
     held = []
     for path in landing.changed_paths(ctx.store.repo, base, entry["head"]):
         for lock in locks.blocking(index, entry["session_id"], path):
@@ -446,9 +445,9 @@ def repair(ctx: Context) -> list[dict[str, Any]]:
     for entry in running:
         tip = landing.tip(repo, entry["target_branch"])
         candidate = entry.get("candidate")
-        if candidate and tip and (tip == candidate or landing.is_ancestor(repo, candidate, tip)):
+        if candidate and tip and (tip == candidate or is_ancestor(repo.path, candidate, tip)):
             outcomes[entry["id"]] = ("merged", candidate)
-        elif tip and landing.is_ancestor(repo, entry["head"], tip):
+        elif tip and is_ancestor(repo.path, entry["head"], tip):
             outcomes[entry["id"]] = ("merged", tip)  # its work is on the branch: it landed
             path = landing.checkout_of(repo, entry["target_branch"])
             if path and entry.get("base") and not landing.dirty_against(path, entry["base"]):
@@ -499,7 +498,7 @@ def _catch_up(ctx: Context, view: Snapshot) -> list[dict[str, Any]]:
     for target in sorted({e["target_branch"] for e in merged[:20]}):
         path = landing.checkout_of(ctx.store.repo, target)
         tip = landing.tip(ctx.store.repo, target)
-        if path is None or tip is None or not landing.dirty(path):
+        if path is None or tip is None or not checkouts.dirty(path):
             continue
         for entry in merged[:20]:
             base = entry.get("base")
@@ -567,7 +566,7 @@ def _tell(ctx: Context, entry: dict[str, Any]) -> None:
         root = threads.root_of(view, entry["session_id"])
         if root is None:
             return
-        seen = threads.observed_one(ctx, root)
+        seen = threads.observed(ctx, [root])[0]
         if seen["alive"]:
             threads.child_send(
                 ctx,
@@ -649,8 +648,9 @@ def _land(
                 f"the target branch {target} does not exist", {"target": target}
             )
         refused = []
+        index = locks.PathIndex(locks.view_locks(ctx, view))  # the epochs in force now
         for entry in entries:
-            why = _blocked(ctx, view, entry, base)
+            why = _blocked(ctx, view, index, entry, base)
             if why is not None:
                 refused.append((entry, why[0], why[1], None))
         stack = _Stack(
@@ -705,7 +705,7 @@ def _land(
         if any(stack.tops.get(e["id"]) != commit for e in landing_entries[-1:]):
             _mark_running(ctx, base, landing_entries, {e["id"]: commit for e in landing_entries})
         moved = _fenced_move(ctx, me["id"], lease["epoch"], target, commit, base)
-        if moved == "branch":  # someone pushed: rebuild on the new tip and check again
+        if moved in ("branch", "missing"):  # main moved, or gc took it: rebuild, check again
             _requeue(ctx, live, f"{target} moved while landing; rebuilt and checked again")
             view = ctx.read()
             entries = [e for e in _queued(view) if e["id"] in {x["id"] for x in entries}]
@@ -890,8 +890,8 @@ def _fenced_move(ctx: Context, me: str, epoch: int, target: str, new: str, old: 
         what = landing.move(ctx.store.repo, target, new, old, view.commit)
         if what is None:
             return "moved"
-        if what == "branch":
-            return "branch"
+        if what in ("branch", "missing"):
+            return what
     raise Unavailable("the state kept changing while landing; nothing was moved", {})
 
 

@@ -66,25 +66,13 @@ def check(*, auto_install: bool, path: str | None = None) -> dict[str, Any]:
             + ("" if auto_install else " (auto_install is off)")
             + ("; no package manager could install it without a password" if auto_install else ""),
         }
-    version = _version(found)
+    version = tmux.version_of(found)
     return {
         "status": "ready",
         "tmux": {"path": found, "version": version, "installed_now": installed},
         "attempts": attempts,
         "instructions": [],
     }
-
-
-def _version(binary: str) -> str:
-    import subprocess
-
-    try:
-        done = subprocess.run(
-            [binary, "-V"], capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return done.stdout.strip().removeprefix("tmux ") or "unknown"
 
 
 def _install(path: str | None) -> list[dict[str, Any]]:

@@ -27,16 +27,10 @@ DEFAULT_NAME = "orchestrator-state"
 
 
 def _is_view(repo_path: str, path: str) -> bool:
-    """Whether ``path`` is a worktree of this repository (detached: ours to move)."""
-    out = run_git(["worktree", "list", "--porcelain", "-z"], repo_path)
+    """Whether ``path`` is a detached worktree of this repository (ours to move)."""
+    listed = checkouts.checked_out(repo_path)
     wanted = os.path.realpath(path)
-    current = None
-    for field in out.decode("utf-8", "replace").split("\0"):
-        if field.startswith("worktree "):
-            current = os.path.realpath(field[len("worktree ") :])
-        elif field == "detached" and current == wanted:
-            return True
-    return False
+    return wanted in listed and listed[wanted] is None
 
 
 def view(ctx: Context, *, path: str | None = None) -> dict[str, Any]:

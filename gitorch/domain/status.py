@@ -96,16 +96,16 @@ def _board(ctx: Context, view: Snapshot) -> dict[str, Any]:
              "last_seen_at": shown["last_seen_at"]}
         )  # fmt: skip
     people.sort(key=lambda row: (row["state"], row["id"]))
-    agents = []
-    for doc in entities.load_all(view, THREAD):
-        try:
-            seen = threads.observed_one(ctx, doc)
-        except GitorchError:
-            seen = doc
-        agents.append(
-            {"id": doc["id"], "session": doc["session_id"], "role": doc["role"],
-             "status": seen["status"], "title": doc.get("title")}
-        )  # fmt: skip
+    recorded = entities.load_all(view, THREAD)
+    try:
+        seen_all = threads.observed(ctx, recorded)
+    except GitorchError:  # tmux failing: the board shows what was recorded
+        seen_all = recorded
+    agents = [
+        {"id": seen["id"], "session": seen["session_id"], "role": seen["role"],
+         "status": seen["status"], "title": seen.get("title")}
+        for seen in seen_all
+    ]  # fmt: skip
     agents.sort(key=lambda row: (row["session"], row["id"]))
     leases = [
         {"id": lock["id"], "path": lock["scope_path"] or ".", "owner": lock["owner_session"],

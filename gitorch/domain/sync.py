@@ -37,7 +37,7 @@ from gitorch.model.enums import LockStatus
 from gitorch.model.errors import GitorchError, InvalidParams, InvalidState, Unavailable
 from gitorch.model.kinds import BY_DIRECTORY, LOCK, SESSION, EntityKind
 from gitorch.model.testing import crash_point
-from gitorch.store.git import run_git
+from gitorch.store.git import is_ancestor, resolve, run_git
 from gitorch.store.live import LiveRef
 from gitorch.store.objects import Commit, format_commit, parse_commit
 from gitorch.store.repository import LIVE_REF, NOTES_REF, STATE_REF, Repository
@@ -163,14 +163,6 @@ def _doc_at(ctx: Context, blob: str | None, path: str) -> dict[str, Any] | None:
     return load_doc(ctx.store.read_blob(blob), path)
 
 
-def _blob_at(repo: Repository, commit: str, path: str) -> str | None:
-    try:
-        out = run_git(["rev-parse", "-q", "--verify", f"{commit}:{path}"], repo.path)
-    except GitorchError:
-        return None
-    return out.decode("ascii").strip() or None
-
-
 def merge_trees(
     ctx: Context, base: str | None, ours: str, theirs: str
 ) -> tuple[dict[Path, bytes | None], list[dict[str, Any]]]:
@@ -199,7 +191,7 @@ def merge_trees(
             changes[tuple(path.split("/"))] = ctx.store.read_blob(kept)
             conflicts.append({"path": path, "field": "*", "kept": "changed", "lost": "removed"})
             continue
-        was = _blob_at(repo, base, path) if base else None
+        was = resolve(repo.path, f"{base}:{path}") if base else None
         kind = BY_DIRECTORY.get(path.split("/", 1)[0])
         a, b = _doc_at(ctx, ours_blob, path), _doc_at(ctx, theirs_blob, path)
         assert a is not None
@@ -297,27 +289,11 @@ def _fetch(repo: Repository, remote: str, present: dict[str, str]) -> dict[str, 
     out: dict[str, str | None] = {}
     for name, ref in REFS.items():
         if ref in present:  # what was fetched: the remote may have moved since ls-remote
-            out[name] = _tip(repo, tracking(remote, name))
+            out[name] = resolve(repo.path, tracking(remote, name))
         else:  # gone on the remote: so is its tracking ref
             out[name] = None
             run_git(["update-ref", "-d", tracking(remote, name)], repo.path, ok_codes=(0, 1))
     return out
-
-
-def _tip(repo: Repository, ref: str) -> str | None:
-    try:
-        out = run_git(["rev-parse", "-q", "--verify", f"{ref}^{{commit}}"], repo.path)
-    except GitorchError:
-        return None
-    return out.decode("ascii").strip() or None
-
-
-def _ancestor(repo: Repository, a: str, b: str) -> bool:
-    try:
-        run_git(["merge-base", "--is-ancestor", a, b], repo.path)
-    except GitorchError:
-        return False
-    return True
 
 
 def _check_state(ctx: Context, commit: str, remote: str) -> None:
@@ -376,7 +352,7 @@ def exchange(ctx: Context, name: str, *, push: bool = True) -> dict[str, Any]:
             f"{name} kept moving: {MAX_ROUNDS} rounds of fetch and merge; try again",
             {"remote": name},
         )
-    report["state_commit"] = _tip(repo, STATE_REF)
+    report["state_commit"] = resolve(repo.path, STATE_REF)
     report["state_version"] = ctx.read().version
     return report
 
@@ -396,10 +372,10 @@ def _merge_state(
         if current is None:
             outcome[:] = ["adopted"]
             return Made(theirs, f"sync: adopt {remote}'s state", TreeBuilder(ctx.store.tree))
-        if current == theirs or _ancestor(repo, theirs, current):
+        if current == theirs or is_ancestor(repo.path, theirs, current):
             outcome[:] = ["up_to_date"]
             return None
-        if _ancestor(repo, current, theirs):
+        if is_ancestor(repo.path, current, theirs):
             outcome[:] = ["fast_forward"]
             return Made(
                 theirs, f"sync: fast-forward to {remote}'s state", TreeBuilder(ctx.store.tree)
@@ -455,11 +431,11 @@ def _merge_notes(ctx: Context, remote: str, theirs: str | None) -> None:
     repo = ctx.store.repo
     if theirs is None:
         return
-    ours = _tip(repo, NOTES_REF)
+    ours = resolve(repo.path, NOTES_REF)
     if ours is None:
         run_git(["update-ref", NOTES_REF, theirs, ""], repo.path)
         return
-    if ours == theirs or _ancestor(repo, theirs, ours):
+    if ours == theirs or is_ancestor(repo.path, theirs, ours):
         return
     run_git(
         [
@@ -502,7 +478,7 @@ def _push(ctx: Context, remote: str, fetched: dict[str, str | None]) -> bool:
     args = ["push", "--atomic", "--quiet", "--no-verify", "--porcelain"]
     specs = []
     for name, ref in REFS.items():
-        tip = _tip(repo, ref)
+        tip = resolve(repo.path, ref)
         if tip is None or tip == fetched[name]:
             continue
         expected = fetched[name] or ""
@@ -518,7 +494,7 @@ def _push(ctx: Context, remote: str, fetched: dict[str, str | None]) -> bool:
             return False
         raise Unavailable(f"git push {remote} failed: {exc.message}", {"remote": remote}) from None
     for name, ref in REFS.items():  # the remote now has what we pushed
-        tip = _tip(repo, ref)
+        tip = resolve(repo.path, ref)
         if tip is not None:
             run_git(["update-ref", tracking(remote, name), tip], repo.path)
     return True
@@ -527,7 +503,7 @@ def _push(ctx: Context, remote: str, fetched: dict[str, str | None]) -> bool:
 def recorded_conflicts(ctx: Context, limit: int) -> list[dict[str, Any]]:
     """The values that lost in the last ``limit`` sync merges, newest first."""
     repo = ctx.store.repo
-    if _tip(repo, STATE_REF) is None:
+    if resolve(repo.path, STATE_REF) is None:
         return []
     out = run_git(
         ["log", "--merges", f"-{limit}", "--format=%H%x00%B%x00", STATE_REF], repo.path
@@ -547,42 +523,52 @@ def remote_name(ctx: Context, given: str | None) -> str:
     return _remote(ctx, given)
 
 
+def _taken(result: dict[str, Any]) -> tuple[EntityKind, str, dict[str, Any]] | None:
+    """What a call just took, as (kind, id, the values that make it ours)."""
+    from gitorch.model.kinds import MAIN_LEASE, NODE, TASK
+
+    lease = result.get("lock") or {}
+    if str(lease.get("id", "")).startswith(MAIN_LEASE.prefix + "-"):
+        expected = {"holder_session": lease["holder_session"], "epoch": lease["epoch"]}
+        return MAIN_LEASE, lease["id"], expected
+    if lease.get("id"):
+        return LOCK, lease["id"], {"status": LockStatus.ACTIVE.value}
+    claimed = result.get("claimed")
+    if claimed:
+        field = "owner_session_id" if claimed["kind"] == "node" else "assignee_session"
+        return (NODE if claimed["kind"] == "node" else TASK), claimed["id"], {field: claimed[field]}
+    return None
+
+
 def publish(ctx: Context, name: str, result: dict[str, Any]) -> dict[str, Any]:
-    """Sync a lease just taken; it counts only if it is still ours once the push went through.
+    """Sync what a ``--remote`` call took; it counts only if still ours once the push held.
 
-    Lost (another clone's lease reached the remote first) or unpublished (the
-    push failed): it is released here and the call answers ``conflict`` or
-    ``unavailable``.
+    A lease or claim another clone's push reached the remote with first is
+    ``conflict`` naming the winner; a lock that could not be published (the
+    push failed) is released here, and the call answers ``unavailable``.
     """
-    from gitorch.domain import queue
     from gitorch.model.errors import Conflict
-    from gitorch.model.kinds import MAIN_LEASE
 
-    taken = result.get("lock") or {}
-    kind = MAIN_LEASE if str(taken.get("id", "")).startswith(MAIN_LEASE.prefix) else LOCK
+    taken = _taken(result)
     try:
         report = exchange(ctx, name)
     except GitorchError:
-        if kind is LOCK and taken.get("id"):
-            _release(ctx, taken["id"], f"not published: the push to {name} failed")
+        if taken is not None and taken[0] is LOCK:
+            _release(ctx, taken[1], f"not published: the push to {name} failed")
         raise
-    view = ctx.read()
-    now = view.read(kind, taken["id"]) if taken.get("id") else None
-    if kind is LOCK:
-        if now is None or now["status"] != LockStatus.ACTIVE:
-            reason = (now or {}).get("release_reason") or "it was revoked"
-            raise Conflict(f"lock.acquire --remote lost: {reason}", {"lock": now, "sync": report})
-    elif (
-        now is None
-        or now.get("holder_session") != taken.get("holder_session")
-        or now.get("epoch") != taken.get("epoch")
-    ):
-        holder = (now or {}).get("holder_session")
+    brief = {k: report[k] for k in ("remote", "rounds", "state")}
+    if taken is None:
+        return {**result, "sync": brief}
+    kind, entity_id, expected = taken
+    now = ctx.read().read(kind, entity_id) or {}
+    lost = {field: now.get(field) for field, value in expected.items() if now.get(field) != value}
+    if lost:
+        reason = now.get("release_reason") or ", ".join(f"{k} is now {v}" for k, v in lost.items())
         raise Conflict(
-            f"the main-merge lease went to session {holder} on {name} first",
-            {"lock": queue.present_lease(ctx, now), "sync": report},
+            f"{kind.name} {entity_id} is not this call's on {name}: {reason}",
+            {kind.key: now, "lost": lost, "sync": brief},
         )
-    return {**result, "sync": {k: report[k] for k in ("remote", "rounds", "state")}}
+    return {**result, "sync": brief}
 
 
 def _release(ctx: Context, lock_id: str, reason: str) -> None:
@@ -604,25 +590,3 @@ def remote_hint(ctx: Context) -> str | None:
     if STATE_REF not in present:
         return None
     return f"{name} has orchestrator state that this clone lacks: run `git orch sync` to adopt it"
-
-
-def publish_claim(ctx: Context, name: str, result: dict[str, Any]) -> dict[str, Any]:
-    """Sync a ``graph.ready --claim``: it counts only if the item is still ours after the push."""
-    from gitorch.model.errors import Conflict
-    from gitorch.model.kinds import NODE, TASK
-
-    claimed = result.get("claimed")
-    report = exchange(ctx, name)
-    if not claimed:
-        return {**result, "sync": {k: report[k] for k in ("remote", "rounds", "state")}}
-    node = claimed["kind"] == "node"
-    field = "owner_session_id" if node else "assignee_session"
-    now = ctx.read().read(NODE if node else TASK, claimed["id"])
-    owner = (now or {}).get(field)
-    if owner != claimed.get(field):
-        raise Conflict(
-            f"graph.ready --claim --remote lost: {claimed['id']} went to session {owner} on {name}"
-            " first",
-            {"winner": owner, "id": claimed["id"]},
-        )
-    return {**result, "sync": {k: report[k] for k in ("remote", "rounds", "state")}}

@@ -45,17 +45,22 @@ ROOT_WINDOW, CHILD_WINDOW = "root", "agents"
 # -- the server, the names ----------------------------------------------------------------
 
 
-def server(ctx: Context, *, ensure_tmux: bool = True, auto_install: bool = True) -> tmux.Tmux:
-    """The tmux server gitorch uses here; ``unavailable`` when there is no tmux."""
+def _binary() -> str:
+    """Where tmux is; ``unavailable`` (with how to install it) when it is nowhere."""
     found = tmux.binary()
-    if found is None and ensure_tmux and auto_install:
-        runtime.check(auto_install=True)
-        found = tmux.binary()
     if found is None:
         raise Unavailable(
             "tmux is not installed; `git orch runtime.tmux.ensure` installs it or says how",
             {"instructions": runtime.MANUAL},
         )
+    return found
+
+
+def server(ctx: Context, *, ensure_tmux: bool = True, auto_install: bool = True) -> tmux.Tmux:
+    """The tmux server gitorch uses here; ``unavailable`` when there is no tmux."""
+    if tmux.binary() is None and ensure_tmux and auto_install:
+        runtime.check(auto_install=True)
+    found = _binary()
     configured = checkouts.config_values(ctx.store.repo, "orch.tmux.socket")
     return tmux.Tmux(found, tmux.socket_path(configured[-1] if configured else None), ours=True)
 
@@ -139,9 +144,7 @@ def observe(doc: dict[str, Any], panes: dict[str, tmux.Pane] | None) -> dict[str
 
 def _servers_for(ctx: Context, docs: list[dict[str, Any]]) -> dict[str, dict[str, tmux.Pane]]:
     """The panes of every server the records here name (one ``list-panes`` each)."""
-    found = tmux.binary()
-    if found is None:
-        raise Unavailable("tmux is not installed", {"instructions": runtime.MANUAL})
+    found = _binary()
     panes: dict[str, dict[str, tmux.Pane]] = {}
     for doc in docs:
         if _here(doc):
@@ -151,18 +154,19 @@ def _servers_for(ctx: Context, docs: list[dict[str, Any]]) -> dict[str, dict[str
     return panes
 
 
-def _observed(ctx: Context, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def observed(
+    ctx: Context, docs: list[dict[str, Any]], *, strict: bool = False
+) -> list[dict[str, Any]]:
+    """Thread records as tmux shows them now: one ``list-panes`` per server they name.
+
+    Without tmux, ``strict`` answers ``unavailable``; otherwise each is shown as recorded.
+    """
+    if not strict and tmux.binary() is None:
+        return [observe(doc, None) for doc in docs]
     by_socket = _servers_for(ctx, docs)
     return [
         observe(doc, by_socket.get((doc.get("tmux") or {}).get("socket", ""), {})) for doc in docs
     ]
-
-
-def observed_one(ctx: Context, doc: dict[str, Any]) -> dict[str, Any]:
-    """One thread record as tmux shows it now (as recorded when it is not on this machine)."""
-    if not _here(doc) or tmux.binary() is None:
-        return observe(doc, None)
-    return _observed(ctx, [doc])[0]
 
 
 def _server_of(doc: dict[str, Any]) -> tmux.Tmux:
@@ -177,10 +181,7 @@ def _server_of(doc: dict[str, Any]) -> tmux.Tmux:
             f"thread {doc['id']} runs on {info.get('host')}, not on this machine",
             {"thread_id": doc["id"], "host": info.get("host")},
         )
-    found = tmux.binary()
-    if found is None:
-        raise Unavailable("tmux is not installed", {"instructions": runtime.MANUAL})
-    return tmux.Tmux(found, info["socket"])
+    return tmux.Tmux(_binary(), info["socket"])
 
 
 def _live(doc: dict[str, Any]) -> tuple[tmux.Tmux, dict[str, Any]]:
@@ -642,7 +643,7 @@ def child_list(
         and (parent is None or d.get("parent_thread_id") == parent)
         and (role is None or d["role"] == role)
     ]
-    seen = [d for d in _observed(ctx, docs) if status is None or d["status"] == status]
+    seen = [d for d in observed(ctx, docs, strict=True) if status is None or d["status"] == status]
     seen.sort(key=lambda d: (d["created_at"], d["id"]))
     return {"threads": seen}
 
@@ -680,7 +681,8 @@ def child_status(
     time.sleep(window_ms / 1000)
     second = srv.screen(pane)
     changed = first != second or _size(log) != size
-    profile_markers = _markers(ctx, doc)
+    profile = _profile_of(ctx, doc)
+    profile_markers = profile.idle if profile else ()
     shown = [line for line in second if line.strip()]
     at_prompt = any(marker in line for line in shown[-3:] for marker in profile_markers)
     activity = "busy" if changed else "idle"
@@ -699,11 +701,12 @@ def child_status(
     }
 
 
-def _markers(ctx: Context, doc: dict[str, Any]) -> tuple[str, ...]:
+def _profile_of(ctx: Context, doc: dict[str, Any]) -> agents.Profile | None:
+    """The profile a thread was launched with, as this machine's config has it now."""
     try:
-        return agents.profiles(ctx.store.repo)[doc["profile"]].idle if doc.get("profile") else ()
-    except (KeyError, InvalidParams):
-        return ()
+        return agents.profiles(ctx.store.repo).get(doc.get("profile") or "")
+    except InvalidParams:  # a broken profile in git config: the thread still answers
+        return None
 
 
 def _size(path: str | None) -> int:
@@ -757,7 +760,8 @@ def child_stop(
     seen = observe(doc, srv.panes())
     pane = doc["tmux"]["pane"]
     if seen["alive"]:
-        quit_input = _quit(ctx, doc)
+        profile = _profile_of(ctx, doc)
+        quit_input = profile.quit if profile else "exit"  # no agent: a shell
         if quit_input:
             srv.send_text(pane, quit_input, enter=True)
         deadline = time.monotonic() + grace_seconds
@@ -778,21 +782,11 @@ def child_stop(
     return {"result": "stopped", "thread": observe(done, srv.panes())}
 
 
-def _quit(ctx: Context, doc: dict[str, Any]) -> str:
-    try:
-        return (
-            agents.profiles(ctx.store.repo)[doc["profile"]].quit if doc.get("profile") else "exit"
-        )
-    except (KeyError, InvalidParams):
-        return ""
-
-
 def thread_attach_info(
     ctx: Context, view: Snapshot, *, session_id: str | None = None, thread_id: str | None = None
 ) -> dict[str, Any]:
     """How to watch a session's root pane, or one thread's pane."""
-    if tmux.binary() is None:
-        raise Unavailable("tmux is not installed", {"instructions": runtime.MANUAL})
+    _binary()
     if thread_id:
         doc = entities.find(view, THREAD, thread_id, "thread_id")
     else:

@@ -87,6 +87,19 @@ def binary(path: str | None = None) -> str | None:
     return shutil.which("tmux", path=path)
 
 
+def version_of(binary: str) -> str:
+    """``tmux -V`` of the tmux at ``binary``, without the word tmux."""
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            [binary, "-V"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return done.stdout.strip().removeprefix("tmux ") or "unknown"
+
+
 def session_name(*parts: str) -> str:
     """A tmux session name from ``parts``: no ``.`` or ``:``, which tmux reads as targets."""
     return "-".join(_NAME.sub("-", part).strip("-") for part in parts if part)[:120]
@@ -175,8 +188,7 @@ class Tmux:
 
     def version(self) -> str:
         """``tmux -V`` without the word tmux."""
-        code, out, _ = self.attempt("-V")
-        return out[0].removeprefix("tmux ").strip() if code == 0 and out else "unknown"
+        return version_of(self.binary)
 
     def panes(self) -> dict[str, Pane]:
         """Every pane of the server by id; none when no server runs."""

@@ -85,8 +85,9 @@ def load_doc(data: bytes, path: str) -> dict[str, Any]:
 def _safe_load(text: str) -> Any:
     """One document through libyaml's *safe* loader: the only loader this module has.
 
-    Spelled out rather than ``yaml.load(..., Loader=...)``, so no reader has
-    to check which loader a call site passes.
+    The loader class is named here, at its one use, rather than passed as an
+    argument to PyYAML's generic entry point: no reader has to check which
+    loader a call site chose.
     """
     loader = _SafeLoader(text)
     try:

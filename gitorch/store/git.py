@@ -135,6 +135,20 @@ def read_git(args: Sequence[str], cwd: str) -> bytes:
     return out
 
 
+def resolve(cwd: str, rev: str) -> str | None:
+    """The object id ``rev`` names (``git rev-parse -q --verify``), or None when it names none."""
+    code, out, _ = GitProcess(["rev-parse", "-q", "--verify", rev], cwd, stdin=False).communicate()
+    if code != 0:
+        return None
+    return out.decode("ascii", "replace").strip() or None
+
+
+def is_ancestor(cwd: str, ancestor: str, descendant: str) -> bool:
+    """Whether ``ancestor`` is reachable from ``descendant``."""
+    args = ["merge-base", "--is-ancestor", ancestor, descendant]
+    return GitProcess(args, cwd, stdin=False).communicate()[0] == 0
+
+
 def git_error(args: Sequence[str], cwd: str, code: int, raw_stderr: bytes) -> GitorchError:
     """The contract's error for a failed git command."""
     stderr = raw_stderr.decode("utf-8", "replace").strip()

@@ -24,8 +24,8 @@ import os
 import time
 from collections import namedtuple
 
-from gitorch.model.errors import GitorchError, Unavailable
-from gitorch.store.git import GitProcess, git_error, read_git
+from gitorch.model.errors import Unavailable
+from gitorch.store.git import GitProcess, git_error, resolve
 from gitorch.store.processes import alive, this_host
 
 ZERO = "0" * 40
@@ -184,9 +184,8 @@ class RefUpdater:
         a commit the ref does not point at.
         """
         log_path = os.path.join(self._common_dir, "logs", *ref.split("/"))
-        try:
-            current = read_git(["rev-parse", "-q", "--verify", ref], self._cwd).decode().strip()
-        except GitorchError:
+        current = resolve(self._cwd, ref)
+        if current is None:
             return
         try:
             with open(log_path, "rb+") as log:

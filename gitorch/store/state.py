@@ -20,7 +20,7 @@ from gitorch.model.config import default_config
 from gitorch.model.errors import Conflict, GitorchError, InvalidState, Unavailable
 from gitorch.model.ids import shard_of
 from gitorch.store.cache import FILE_NAME, Cache
-from gitorch.store.git import CatFile, read_git
+from gitorch.store.git import CatFile, read_git, resolve
 from gitorch.store.history import highest_version, previous_tips, reflog_message
 from gitorch.store.housekeeping import running_gc, wait_for_gc
 from gitorch.store.objects import (
@@ -275,10 +275,7 @@ class Store:
 
     def ref_target(self, ref: str) -> str:
         """What ``ref`` names without reading the object ("" when the ref does not exist)."""
-        try:
-            return read_git(["rev-parse", "-q", "--verify", ref], self.repo.path).decode().strip()
-        except GitorchError:
-            return ""
+        return resolve(self.repo.path, ref) or ""
 
     def snapshot(self) -> Snapshot:
         """The state as it is now."""

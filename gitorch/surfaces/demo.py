@@ -15,6 +15,7 @@ happened, the final board, and where to look.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -92,7 +93,8 @@ class Demo:
         check = os.path.join(where, "land-check.py")
         with open(check, "w", encoding="utf-8") as handle:
             handle.write(CHECK)
-        _git(self.repo, "config", "orch.land.check", f"{_quote(sys.executable)} {_quote(check)}")
+        command = shlex.join([sys.executable, check])
+        _git(self.repo, "config", "orch.land.check", command)
         self.orch = Orchestrator(self.repo)
         self.agents = agents
         self.story: list[str] = []
@@ -279,12 +281,6 @@ class Demo:
                 self.call("session.close", {"session_id": session})
         pruned = self.call("worktree.prune", {"apply": True})
         self.say(f"removed {len(pruned['removed'])} worktree(s) whose work landed")
-
-
-def _quote(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
 
 
 def main(args: list[str]) -> int:
