@@ -376,3 +376,63 @@ def test_only_lease_and_claim_methods_publish_to_a_remote() -> None:
     assert publishing == {"lock.acquire", "merge.main.acquire_lock", "graph.ready"}
     assert all(METHODS[name].param("remote") is not None for name in publishing)
     assert METHODS["hook.pre_push"].param("remote") is not None  # a git remote's name, no sync
+
+
+LOCAL_WRITER = """
+import sys
+from gitorch.api import Orchestrator
+with Orchestrator(sys.argv[1]) as orch:
+    for i in range(int(sys.argv[2])):
+        orch.call("task.create", {"level": "case", "title": f"{sys.argv[3]} {i}"})
+        print("ack", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_writers_beside_a_sync_and_a_gc_lose_nothing(pair: Fleet) -> None:
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", LOCAL_WRITER, str(pair.paths[n]), "40", f"w{n}"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n in (0, 1)
+    ]
+    rounds = 0
+    while any(w.poll() is None for w in writers) and rounds < 200:
+        pair.sync(rounds % 2)
+        subprocess.run(["git", "-C", str(pair.paths[rounds % 2]), "gc", "-q", "--prune=now"],
+                       capture_output=True, check=False)  # fmt: skip
+        rounds += 1
+    acks = [w.communicate()[0].count("ack") for w in writers]
+    assert acks == [40, 40]
+    for _ in range(2):
+        pair.sync(0)
+        pair.sync(1)
+    assert pair.tree(0) == pair.tree(1)
+    titles = {t["title"] for t in pair.tasks(0).values()}
+    assert {f"w{n} {i}" for n in (0, 1) for i in range(40)} <= titles
+    for path in pair.paths:
+        assert fsck(path) == ""
+
+
+def test_a_hostile_document_from_the_remote_is_invalid_state_and_changes_nothing(
+    pair: Fleet,
+) -> None:
+    from tests.gitrepo import edit_state
+
+    a = pair.orchs[0]
+    task = a.call("task.create", {"level": "feature", "title": "shared"})["task"]["id"]
+    pair.sync(0)
+    pair.sync(1)
+    a.call("task.update", {"task_id": task, "title": "changed here"})
+    path = f"tasks/{task[4:6]}/{task}.yaml"
+    text = git(pair.paths[1], "show", f"{STATE}:{path}")
+    hostile = text.replace("title: shared", "title: &x [*x, !!python/object:os.system ls]")
+    edit_state(pair.paths[1], {path: hostile.encode()}, "a hostile hand edit")
+    git(pair.paths[1], "push", "-q", "--no-verify", "origin", f"+{STATE}:{STATE}")
+    before = git(pair.paths[0], "rev-parse", STATE).strip()
+    with pytest.raises(InvalidState):
+        a.call("sync")
+    assert git(pair.paths[0], "rev-parse", STATE).strip() == before
+    assert a.call("task.get", {"task_id": task})["task"]["title"] == "changed here"

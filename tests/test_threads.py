@@ -13,6 +13,7 @@ import pytest
 
 from gitorch.api import Orchestrator
 from gitorch.domain import runtime
+from gitorch.model.clock import ManualClock
 from gitorch.model.errors import (
     Conflict,
     Forbidden,
@@ -383,3 +384,34 @@ def test_a_synced_record_naming_a_socket_creates_nothing_and_shows_exited(
     assert not where.parent.exists()
     with pytest.raises(PreconditionFailed):
         fleet.send(made["id"], "typed into someone else's pane?")
+
+
+@needs_tmux
+def test_a_spawn_killed_before_its_pane_gives_its_slot_back(
+    fleet: Fleet, clock: ManualClock
+) -> None:
+    from gitorch.domain import entities
+
+    ctx = fleet.orch.context.for_call("thread.child.spawn", fleet.session)
+    orphan = {
+        "session_id": fleet.session,
+        "parent_thread_id": None,
+        "worktree_id": None,
+        "role": "worker",
+        "title": None,
+        "objective": None,
+        "argv": ["x"],
+        "status": "starting",
+        "scope": "child",
+        "profile": "standin",
+        "exit_status": None,
+        "reason": None,
+        "tmux": None,
+    }  # fmt: skip  (what a spawn SIGKILLed between its record and its pane leaves)
+    made = ctx.transact(lambda tx: entities.create(ctx, tx, THREAD, orphan))
+    with pytest.raises(Conflict, match="limit"):  # within the grace, it may still be starting
+        fleet.spawn(max_concurrent_children=1)
+    clock.advance(61)
+    out = fleet.spawn(max_concurrent_children=1)
+    assert out["reclaimed"] == [made["id"]]
+    assert fleet.listed()[made["id"]] == "failed"

@@ -39,6 +39,7 @@ LIVE = frozenset(
 )
 ENDED = frozenset({ThreadStatus.STOPPED, ThreadStatus.EXITED, ThreadStatus.FAILED})
 DEFAULT_MAX_CHILDREN = 6
+SPAWN_GRACE_SECONDS = 60  # a pane is made within this of its record, or the spawn died
 ROOT_WINDOW, CHILD_WINDOW = "root", "agents"
 
 
@@ -600,12 +601,27 @@ def _child_worktree(
     return wt
 
 
+def _abandoned(ctx: Context, doc: dict[str, Any]) -> bool:
+    """A ``starting`` record whose spawn never finished: killed between record and pane."""
+    from gitorch.model.clock import parse_ts
+
+    started = parse_ts(doc["updated_at"]) or 0
+    return ctx.clock.now_ms() - started > SPAWN_GRACE_SECONDS * 1000
+
+
 def _reclaim(ctx: Context, srv: tmux.Tmux, docs: list[dict[str, Any]]) -> list[str]:
     """Close the dead panes of ``docs``' children and record them exited; their ids."""
     panes = srv.panes()
     done = []
     for doc in docs:
-        if doc.get("scope") != CHILD or doc["status"] not in LIVE or not _here(doc):
+        if doc.get("scope") != CHILD or doc["status"] not in LIVE:
+            continue
+        if not (doc.get("tmux") or {}).get("pane") and _abandoned(ctx, doc):
+            reason = "the spawning process ended before its pane existed"
+            _record(ctx, doc["id"], {"status": ThreadStatus.FAILED.value, "reason": reason})
+            done.append(doc["id"])
+            continue
+        if not _here(doc):
             continue
         if doc["tmux"]["socket"] != srv.socket:
             continue
